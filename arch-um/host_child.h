@@ -1,0 +1,81 @@
+// One host child process: the container of one guest address space.
+//
+// The child is forked, seized with ptrace (PTRACE_O_EXITKILL), and execs the
+// embedded stub. After the stub's hand-shake it sits stopped; the kernel then
+// loads guest registers into it and resumes it with PTRACE_SYSEMU so every
+// guest syscall and fault stops here. Host mm calls for the child run as a
+// batch in the stub (run_batch), between two guest stops.
+#pragma once
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "arch-um/registers.h"
+#include "arch-um/stub_abi.h"
+
+namespace gk::arch {
+
+struct Stop {
+  enum class Kind { Syscall, Signal, Event, Exited, Killed } kind;
+  int signo = 0;       // Signal: the host signal; Killed: the fatal signal
+  int status = 0;      // Exited: exit status; Event: PTRACE_EVENT_*
+  siginfo_t info{};    // Signal: from PTRACE_GETSIGINFO
+};
+
+struct ChildCounters {
+  uint64_t stops_syscall = 0, stops_signal = 0, stops_stub = 0, stops_other = 0;
+  uint64_t stub_runs = 0;
+};
+
+class HostChild {
+public:
+  // Starts a stopped child ready for guest code; physfd becomes the child's
+  // kPhysFd. Throws std::runtime_error with a clear message on failure.
+  static std::unique_ptr<HostChild> spawn(int physfd);
+  ~HostChild();
+  HostChild(const HostChild&) = delete;
+  HostChild& operator=(const HostChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  Registers& regs() { return regs_; }
+
+  // Resume guest code under PTRACE_SYSEMU, delivering no host signal.
+  void resume();
+  // Block until the child stops or dies.
+  Stop wait();
+
+  // The channel: the kernel writes ops, the stub writes results.
+  stub::OpsPage& ops() { return *ops_; }
+  const stub::ResultPage& results() const { return *results_; }
+  // Run ops()[0..count) in the stub; returns how many ran (stops at the first
+  // failure). Guest registers are preserved. Throws if the child misbehaves.
+  uint32_t run_batch(uint32_t count);
+
+  // Host-side figures of this child, read from /proc.
+  uint64_t host_vmas_in_guest_space() const;
+  uint64_t host_minor_faults() const;
+  // Kill and reap now (idempotent).
+  void kill();
+  bool alive() const { return alive_; }
+
+  const ChildCounters& counters() const { return counters_; }
+
+private:
+  HostChild() : regs_(0) {}
+  void handshake();
+  void check_host_maps() const;
+
+  pid_t pid_ = -1;
+  bool alive_ = false;
+  Registers regs_;
+  int channel_fd_ = -1;
+  stub::OpsPage* ops_ = nullptr;
+  stub::ResultPage* results_ = nullptr;
+  uint64_t batch_entry_ = 0, batch_stack_ = 0;
+  ChildCounters counters_;
+};
+
+} // namespace gk::arch

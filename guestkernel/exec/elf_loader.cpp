@@ -1,0 +1,212 @@
+#include "guestkernel/exec/elf_loader.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace gk {
+
+using mm::kPageSize;
+using mm::page_down;
+using mm::page_up;
+
+namespace {
+
+constexpr uint64_t kEtDynBase = 0x5555'5555'4000ULL; // where Linux puts PIE programs (no ASLR)
+constexpr uint64_t kMaxElfBytes = 1ULL << 30;
+constexpr uint64_t kMaxArgBytes = 2ULL << 20;        // ARG_MAX-like
+
+ExecError noexec(const std::string& path, const std::string& why) {
+  return {ENOEXEC, fmt::format("{}: not a runnable ELF: {}", path, why)};
+}
+
+int elf_prot(uint32_t pf) {
+  return ((pf & PF_R) ? PROT_READ : 0) | ((pf & PF_W) ? PROT_WRITE : 0) | ((pf & PF_X) ? PROT_EXEC : 0);
+}
+
+std::variant<std::vector<uint8_t>, ExecError> read_file(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ExecError{errno, fmt::format("{}: {}", path, strerror(errno))};
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return ExecError{EACCES, fmt::format("{}: not a regular file", path)};
+  }
+  if (!(st.st_mode & 0111)) {
+    close(fd);
+    return ExecError{EACCES, fmt::format("{}: not executable", path)};
+  }
+  if (uint64_t(st.st_size) > kMaxElfBytes) {
+    close(fd);
+    return ExecError{ENOEXEC, fmt::format("{}: too large", path)};
+  }
+  std::vector<uint8_t> data(size_t(st.st_size));
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t r = read(fd, data.data() + off, data.size() - off);
+    if (r <= 0) break;
+    off += size_t(r);
+  }
+  close(fd);
+  data.resize(off);
+  return data;
+}
+
+// Writes argv/envp/auxv the way Linux's create_elf_tables does and returns sp.
+std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::string& path,
+                                              const std::vector<std::string>& argv,
+                                              const std::vector<std::string>& envp, uint64_t phdr,
+                                              uint64_t phnum, uint64_t entry, const AuxCreds& c) {
+  uint64_t strings = path.size() + 1;
+  for (auto& s : argv) strings += s.size() + 1;
+  for (auto& s : envp) strings += s.size() + 1;
+  if (strings > kMaxArgBytes) return ExecError{E2BIG, "argument list too long"};
+
+  uint64_t top = as.stack_top();
+  uint64_t stack_size = page_up(strings + (argv.size() + envp.size()) * 8 + 4096) + (128 << 10);
+  mm::Vma stack;
+  stack.start = top - stack_size;
+  stack.end = top;
+  stack.prot = PROT_READ | PROT_WRITE;
+  stack.flags = mm::Vma::kGrowsDown;
+  stack.name = "[stack]";
+  if (as.mmap(stack.start, stack_size, stack.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_GROWSDOWN,
+              "[stack]") < 0)
+    return ExecError{ENOMEM, "cannot map the stack"};
+
+  bool ok = true;
+  uint64_t p = top;
+  auto push_bytes = [&](const void* data, size_t n) {
+    p -= n;
+    ok = ok && as.poke(p, data, n);
+    return p;
+  };
+  auto push_str = [&](const std::string& s) { return push_bytes(s.c_str(), s.size() + 1); };
+  uint64_t execfn = push_str(path);
+  std::vector<uint64_t> envp_ptrs, argv_ptrs;
+  for (auto it = envp.rbegin(); it != envp.rend(); ++it) envp_ptrs.insert(envp_ptrs.begin(), push_str(*it));
+  for (auto it = argv.rbegin(); it != argv.rend(); ++it) argv_ptrs.insert(argv_ptrs.begin(), push_str(*it));
+  uint64_t platform = push_str("x86_64");
+  uint8_t random[16];
+  if (getrandom(random, sizeof random, 0) != sizeof random) memset(random, 0x5a, sizeof random);
+  p &= ~15ULL;
+  uint64_t at_random = push_bytes(random, sizeof random);
+
+  std::vector<uint64_t> aux = {
+      AT_HWCAP, getauxval(AT_HWCAP), AT_PAGESZ, kPageSize, AT_CLKTCK, 100, AT_PHDR, phdr,
+      AT_PHENT, sizeof(Elf64_Phdr), AT_PHNUM, phnum, AT_BASE, 0, AT_FLAGS, 0, AT_ENTRY, entry,
+      AT_UID, c.uid, AT_EUID, c.euid, AT_GID, c.gid, AT_EGID, c.egid, AT_SECURE, 0,
+      AT_RANDOM, at_random, AT_HWCAP2, 0, AT_EXECFN, execfn, AT_PLATFORM, platform,
+      AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ) ? getauxval(AT_MINSIGSTKSZ) : 2048, AT_NULL, 0};
+  std::vector<uint64_t> words;
+  words.push_back(argv.size());
+  words.insert(words.end(), argv_ptrs.begin(), argv_ptrs.end());
+  words.push_back(0);
+  words.insert(words.end(), envp_ptrs.begin(), envp_ptrs.end());
+  words.push_back(0);
+  words.insert(words.end(), aux.begin(), aux.end());
+  p = (p - words.size() * 8) & ~15ULL;
+  ok = ok && as.poke(p, words.data(), words.size() * 8);
+  if (!ok) return ExecError{ENOMEM, "out of guest memory while building the stack"};
+  return p;
+}
+
+} // namespace
+
+std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path,
+                                            const std::vector<std::string>& argv,
+                                            const std::vector<std::string>& envp, const AuxCreds& creds) {
+  auto file = read_file(path);
+  if (auto* e = std::get_if<ExecError>(&file)) return *e;
+  const std::vector<uint8_t>& data = std::get<std::vector<uint8_t>>(file);
+
+  if (data.size() < sizeof(Elf64_Ehdr)) return noexec(path, "shorter than an ELF header");
+  Elf64_Ehdr eh;
+  memcpy(&eh, data.data(), sizeof eh);
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return noexec(path, "no ELF magic");
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
+    return noexec(path, "not a 64-bit little-endian ELF");
+  if (eh.e_machine != EM_X86_64) return noexec(path, "not an x86-64 ELF");
+  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return noexec(path, "not an executable");
+  if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 128)
+    return noexec(path, "bad program header table");
+  if (eh.e_phoff > data.size() || data.size() - eh.e_phoff < uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr))
+    return noexec(path, "program headers lie past the end of the file (truncated?)");
+  std::vector<Elf64_Phdr> ph(eh.e_phnum);
+  memcpy(ph.data(), data.data() + eh.e_phoff, ph.size() * sizeof(Elf64_Phdr));
+
+  uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
+  bool have_phdr = false;
+  for (const auto& p : ph) {
+    if (p.p_type == PT_INTERP)
+      return ExecError{ENOEXEC, fmt::format("{}: dynamically linked (PT_INTERP); only static programs "
+                                            "run until the VFS lands", path)};
+    if (p.p_type == PT_PHDR) {
+      phdr_vaddr = p.p_vaddr;
+      have_phdr = true;
+    }
+    if (p.p_type != PT_LOAD) continue;
+    if (p.p_filesz > p.p_memsz) return noexec(path, "segment file size exceeds its memory size");
+    if (p.p_offset > data.size() || data.size() - p.p_offset < p.p_filesz)
+      return noexec(path, "segment lies past the end of the file (truncated?)");
+    if (p.p_memsz > mm::kUserTop || p.p_vaddr > mm::kUserTop - p.p_memsz)
+      return noexec(path, "segment outside user space");
+    if ((p.p_vaddr & (kPageSize - 1)) != (p.p_offset & (kPageSize - 1)))
+      return noexec(path, "segment offset and address disagree modulo the page size");
+    lo = std::min(lo, page_down(p.p_vaddr));
+    hi = std::max(hi, p.p_vaddr + p.p_memsz);
+  }
+  if (lo == UINT64_MAX) return noexec(path, "no loadable segment");
+  uint64_t bias = eh.e_type == ET_DYN ? kEtDynBase - lo : 0;
+  if (hi + bias > as.mmap_base() || lo + bias < mm::kMmapMin) return noexec(path, "segments overlap the stack area or page zero");
+
+  for (const auto& p : ph) {
+    if (p.p_type != PT_LOAD || p.p_memsz == 0) continue;
+    uint64_t vstart = page_down(p.p_vaddr + bias);
+    uint64_t file_end = p.p_vaddr + bias + p.p_filesz;
+    uint64_t mem_end = page_up(p.p_vaddr + bias + p.p_memsz);
+    uint64_t map_off = p.p_offset - (p.p_vaddr + bias - vstart);
+    int prot = elf_prot(p.p_flags);
+    // Like Linux's elf_map: whole file pages, then zeroed bss.
+    int64_t r = as.mmap(vstart, mem_end - vstart, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, path);
+    if (r < 0) return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
+    uint64_t file_pages_end = std::min(page_up(file_end), mem_end);
+    uint64_t avail = data.size() - map_off;
+    uint64_t n = std::min(file_pages_end - vstart, avail);
+    if (!as.poke(vstart, data.data() + map_off, n))
+      return ExecError{ENOMEM, fmt::format("{}: out of guest memory while loading", path)};
+    if (p.p_memsz > p.p_filesz && file_end < page_up(file_end)) {
+      std::vector<uint8_t> zeros(page_up(file_end) - file_end, 0);
+      as.poke(file_end, zeros.data(), std::min<uint64_t>(zeros.size(), mem_end - file_end));
+    }
+  }
+  as.set_brk_base(page_up(hi + bias));
+
+  // AT_PHDR: PT_PHDR if present, else the headers inside the first segment.
+  uint64_t phdr = 0;
+  if (have_phdr) {
+    phdr = phdr_vaddr + bias;
+  } else {
+    for (const auto& p : ph)
+      if (p.p_type == PT_LOAD && p.p_offset <= eh.e_phoff &&
+          eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr) <= p.p_offset + p.p_filesz) {
+        phdr = p.p_vaddr + bias + (eh.e_phoff - p.p_offset);
+        break;
+      }
+  }
+  uint64_t entry = eh.e_entry + bias;
+  auto sp = build_stack(as, path, argv, envp, phdr, eh.e_phnum, entry, creds);
+  if (auto* e = std::get_if<ExecError>(&sp)) return *e;
+  return ExecImage{entry, std::get<uint64_t>(sp)};
+}
+
+} // namespace gk

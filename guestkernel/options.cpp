@@ -1,0 +1,75 @@
+#include "guestkernel/options.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+
+namespace gk {
+
+uint64_t parse_size(const std::string& s) {
+  size_t pos = 0;
+  unsigned long long v = std::stoull(s, &pos, 0);
+  std::string suffix = s.substr(pos);
+  uint64_t mul = 1;
+  if (suffix == "" || suffix == "B") mul = 1;
+  else if (suffix == "K" || suffix == "k" || suffix == "KiB") mul = 1ULL << 10;
+  else if (suffix == "M" || suffix == "m" || suffix == "MiB") mul = 1ULL << 20;
+  else if (suffix == "G" || suffix == "g" || suffix == "GiB") mul = 1ULL << 30;
+  else throw std::invalid_argument("unknown size suffix '" + suffix + "'");
+  if (v > UINT64_MAX / mul) throw std::invalid_argument("size too large");
+  return v * mul;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  CLI::App app{"guestkernel: a Linux-ABI guest kernel in one host process.\n"
+               "Usage: guestkernel [OPTIONS] [--] PROGRAM [ARGS...]\n"
+               "Runs PROGRAM (a static x86-64 ELF on the host) as the guest's first process;\n"
+               "every syscall and page fault it makes is implemented here."};
+  std::string mem = "256M", mmu = mm::backend_name(o.backend), trace;
+  app.add_option("--mem", mem, "guest physical memory (e.g. 64M, 1G)")->capture_default_str();
+  app.add_option("--mmu", mmu, "host MMU backend that mirrors guest page tables")
+      ->check(CLI::IsMember({"rfp", "mremap", "mmap"}))
+      ->capture_default_str();
+  app.add_option("--trap", o.trap, "how guest syscalls reach the kernel")
+      ->check(CLI::IsMember({"sysemu"}))
+      ->capture_default_str();
+  app.add_flag("--stats", o.stats, "print where the host time went when the guest exits");
+  app.add_option("--stats-json", o.stats_json, "also write the statistics as JSON to this file");
+  app.add_option("--trace", trace, "comma-separated: syscall,fault,mmu (strace-like lines on stderr)");
+  app.add_option("--trace-file", o.trace_file, "write trace lines to this file instead of stderr");
+  app.add_option("--fault-around", o.fault_around, "pages mapped per anonymous fault (1 disables)")
+      ->check(CLI::Range(1u, 512u))
+      ->capture_default_str();
+  app.add_option("--hostname", o.hostname, "the guest's hostname")->capture_default_str();
+  app.add_option("--env", o.env, "KEY=VALUE for the guest program's environment (repeatable); "
+                                 "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin");
+  app.add_option("program", o.program, "the guest program (host path to a static ELF)")->required();
+  app.add_option("args", o.args, "its arguments");
+  app.positionals_at_end();
+  try {
+    app.parse(argc, argv);
+    o.mem_bytes = parse_size(mem);
+    o.backend = *mm::parse_backend(mmu);
+    std::stringstream ss(trace);
+    for (std::string item; std::getline(ss, item, ',');) {
+      if (item == "syscall") o.trace_syscall = true;
+      else if (item == "fault") o.trace_fault = true;
+      else if (item == "mmu") o.trace_mmu = true;
+      else if (item == "all") o.trace_syscall = o.trace_fault = o.trace_mmu = true;
+      else if (!item.empty()) throw CLI::ValidationError("--trace", "unknown category '" + item + "'");
+    }
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "guestkernel: {}\n", e.what());
+    std::exit(2);
+  }
+  if (o.env.empty()) o.env = {"HOME=/", "TERM=linux", "PATH=/sbin:/bin:/usr/sbin:/usr/bin"};
+  return o;
+}
+
+} // namespace gk

@@ -1,0 +1,31 @@
+// Command-line options of the kernel binary.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mm/host_mmu.h"
+
+namespace gk {
+
+struct Options {
+  uint64_t mem_bytes = 256ULL << 20;
+  mm::Backend backend = mm::Backend::Mmap;
+  std::string trap = "sysemu";
+  bool stats = false;
+  std::string stats_json;        // write the statistics as JSON here
+  bool trace_syscall = false, trace_fault = false, trace_mmu = false;
+  std::string trace_file;        // empty: stderr
+  unsigned fault_around = 16;
+  std::string hostname = "guestkernel";
+  std::vector<std::string> env;  // the first program's environment
+  std::string program;
+  std::vector<std::string> args; // argv[1..]
+};
+
+// Parses argv; on --help or an error prints and exits (0 or 2).
+Options parse_options(int argc, char** argv);
+// "256M", "1G", "4096K", "1048576" -> bytes; throws std::invalid_argument.
+uint64_t parse_size(const std::string& s);
+
+} // namespace gk

@@ -1,0 +1,94 @@
+// --stats: where the host time went, as a table on stderr and as JSON.
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "arch-um/tsc.h"
+#include "guestkernel/kernel.h"
+
+namespace gk {
+
+namespace {
+
+struct HostCallFigures {
+  const char* name;
+  uint64_t calls;
+  double total_ms, avg_us;
+};
+
+std::vector<HostCallFigures> host_calls(const KernelStats& s) {
+  double ns_per_cycle = arch::tsc_clock().ns_per_cycle();
+  std::vector<HostCallFigures> out;
+  for (size_t k = 0; k < size_t(mm::HostCall::Count); ++k) {
+    if (!s.mmu.calls[k]) continue;
+    double ns = double(s.mmu.cycles[k]) * ns_per_cycle;
+    out.push_back({mm::host_call_name(mm::HostCall(k)), s.mmu.calls[k], ns / 1e6, ns / 1e3 / double(s.mmu.calls[k])});
+  }
+  return out;
+}
+
+} // namespace
+
+void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
+  const Options& o = k.options();
+  fmt::print(out, "\n=== guestkernel statistics: --mmu={} --trap={} --mem={}M ===\n", mm::backend_name(o.backend),
+             o.trap, o.mem_bytes >> 20);
+  fmt::print(out, "wall time                {:.3f} ms\n", double(s.end_ns - s.start_ns) / 1e6);
+  uint64_t total = 0;
+  for (auto n : s.syscalls) total += n;
+  fmt::print(out, "syscalls                 {} ({} unimplemented)\n", total, s.unknown_syscalls);
+  for (size_t nr = 0; nr < s.syscalls.size(); ++nr)
+    if (s.syscalls[nr]) fmt::print(out, "  {:<22} {:>10}\n", syscall_name(nr), s.syscalls[nr]);
+  const auto& f = s.faults;
+  fmt::print(out, "page faults              {} host fault stops\n", s.fault_stops);
+  fmt::print(out, "  demand-zero            {:>10}\n  fault-around pages     {:>10}\n"
+                  "  re-mirrored            {:>10}\n  stack growth           {:>10}\n"
+                  "  kernel-side (uaccess)  {:>10}\n  -> guest SIGSEGV       {:>10}\n  -> out of memory       {:>10}\n",
+             f.demand_zero, f.around, f.remirror, f.stack_growth, f.kernel, f.segv, f.oom);
+  fmt::print(out, "ptrace stops             {} syscall, {} fault/signal, {} stub, {} other\n",
+             s.stops.stops_syscall, s.stops.stops_signal, s.stops.stops_stub, s.stops.stops_other);
+  fmt::print(out, "register transfers       {} GETREGS, {} SETREGS\n", s.regs_fetches, s.regs_stores);
+  fmt::print(out, "stub runs                {}\n", s.mmu.batches);
+  fmt::print(out, "host mm ops ({})       {:>10} {:>12} {:>10}\n", mm::backend_name(o.backend), "count",
+             "total ms", "avg us");
+  for (const auto& h : host_calls(s))
+    fmt::print(out, "  {:<22} {:>10} {:>12.3f} {:>10.2f}\n", h.name, h.calls, h.total_ms, h.avg_us);
+  fmt::print(out, "mmu ops queued           {} ({} coalesced into a neighbour), {} pages mirrored\n",
+             s.mmu.queued, s.mmu.coalesced, s.mmu.pages_mapped);
+  fmt::print(out, "evictions (host ENOMEM)  {}\n", s.mmu.evictions);
+  fmt::print(out, "child host VMAs          peak {} (sampled), at exit {}\n", s.peak_host_vmas, s.exit_host_vmas);
+  fmt::print(out, "child host minor faults  {}\n", s.host_minor_faults);
+}
+
+void write_stats_json(const std::string& path, const Kernel& k, const KernelStats& s) {
+  using nlohmann::json;
+  const Options& o = k.options();
+  json j;
+  j["backend"] = mm::backend_name(o.backend);
+  j["trap"] = o.trap;
+  j["mem_bytes"] = o.mem_bytes;
+  j["wall_ns"] = s.end_ns - s.start_ns;
+  json sc = json::object();
+  for (size_t nr = 0; nr < s.syscalls.size(); ++nr)
+    if (s.syscalls[nr]) sc[syscall_name(nr)] = s.syscalls[nr];
+  j["syscalls"] = sc;
+  j["unknown_syscalls"] = s.unknown_syscalls;
+  const auto& f = s.faults;
+  j["faults"] = {{"host_fault_stops", s.fault_stops}, {"demand_zero", f.demand_zero}, {"around", f.around},
+                 {"remirror", f.remirror}, {"stack_growth", f.stack_growth}, {"kernel", f.kernel},
+                 {"segv", f.segv}, {"oom", f.oom}};
+  j["ptrace_stops"] = {{"syscall", s.stops.stops_syscall}, {"signal", s.stops.stops_signal},
+                       {"stub", s.stops.stops_stub}, {"other", s.stops.stops_other}};
+  j["regs"] = {{"getregs", s.regs_fetches}, {"setregs", s.regs_stores}};
+  j["stub_runs"] = s.mmu.batches;
+  json hc = json::object();
+  for (const auto& h : host_calls(s)) hc[h.name] = {{"count", h.calls}, {"total_ms", h.total_ms}, {"avg_us", h.avg_us}};
+  j["host_ops"] = hc;
+  j["mmu"] = {{"queued", s.mmu.queued}, {"coalesced", s.mmu.coalesced}, {"pages_mapped", s.mmu.pages_mapped},
+              {"evictions", s.mmu.evictions}};
+  j["child"] = {{"peak_host_vmas", s.peak_host_vmas}, {"exit_host_vmas", s.exit_host_vmas},
+                {"host_minor_faults", s.host_minor_faults}};
+  std::ofstream(path) << j.dump(2) << "\n";
+}
+
+} // namespace gk

@@ -1,0 +1,58 @@
+// Identity and system information: uname, credentials, randomness.
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+
+#include <cstring>
+#include <vector>
+
+#include "guestkernel/kernel.h"
+#include "guestkernel/syscalls/syscall.h"
+
+namespace gk {
+
+namespace {
+
+int64_t sys_uname(SyscallCtx& c, const SyscallArgs& a) {
+  struct utsname u;
+  memset(&u, 0, sizeof u);
+  strncpy(u.sysname, "Linux", sizeof u.sysname - 1);
+  strncpy(u.nodename, c.kernel.hostname().c_str(), sizeof u.nodename - 1);
+  strncpy(u.release, kGuestRelease, sizeof u.release - 1);
+  strncpy(u.version, "#1 SMP guestkernel", sizeof u.version - 1);
+  strncpy(u.machine, "x86_64", sizeof u.machine - 1);
+  strncpy(u.domainname, "(none)", sizeof u.domainname - 1);
+  return c.mm().copy_to_user(a.a[0], &u, sizeof u) ? -EFAULT : 0;
+}
+
+int64_t sys_getuid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.uid; }
+int64_t sys_geteuid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.euid; }
+int64_t sys_getgid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.gid; }
+int64_t sys_getegid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.egid; }
+
+int64_t sys_getrandom(SyscallCtx& c, const SyscallArgs& a) {
+  if (a.a[2] & ~uint64_t(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
+  size_t n = std::min<uint64_t>(a.a[1], 33554431); // Linux caps one call at 32 MiB - 1
+  std::vector<uint8_t> buf(std::min<size_t>(n, 1 << 16));
+  size_t done = 0;
+  while (done < n) {
+    size_t chunk = std::min(buf.size(), n - done);
+    if (getrandom(buf.data(), chunk, 0) != ssize_t(chunk)) return done ? int64_t(done) : -EAGAIN;
+    if (c.mm().copy_to_user(a.a[0] + done, buf.data(), chunk)) return done ? int64_t(done) : -EFAULT;
+    done += chunk;
+  }
+  return int64_t(done);
+}
+
+} // namespace
+
+void register_info_syscalls(SyscallTable& t) {
+  t.add(SYS_uname, sys_uname, "x");
+  t.add(SYS_getuid, sys_getuid, "");
+  t.add(SYS_geteuid, sys_geteuid, "");
+  t.add(SYS_getgid, sys_getgid, "");
+  t.add(SYS_getegid, sys_getegid, "");
+  t.add(SYS_getrandom, sys_getrandom, "xdx");
+}
+
+} // namespace gk

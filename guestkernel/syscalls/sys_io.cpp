@@ -1,0 +1,129 @@
+// read/write and friends, over the process's file table.
+#include <asm/ioctls.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "guestkernel/syscalls/syscall.h"
+
+namespace gk {
+
+namespace {
+
+constexpr size_t kChunk = 64 << 10;
+constexpr uint64_t kMaxRw = 0x7ffff000; // MAX_RW_COUNT
+
+int64_t do_write(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
+  n = std::min(n, kMaxRw);
+  std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
+  uint64_t done = 0;
+  while (done < n) {
+    size_t chunk = std::min<size_t>(n - done, kChunk);
+    if (c.mm().copy_from_user(tmp.data(), buf + done, chunk)) return done ? int64_t(done) : -EFAULT;
+    int64_t w = f.write(tmp.data(), chunk);
+    if (w < 0) return done ? int64_t(done) : w;
+    done += uint64_t(w);
+    if (size_t(w) < chunk) break;
+  }
+  return int64_t(done);
+}
+
+int64_t do_read(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
+  n = std::min(n, kMaxRw);
+  std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
+  int64_t r = f.read(tmp.data(), tmp.size());
+  if (r <= 0) return r;
+  if (c.mm().copy_to_user(buf, tmp.data(), size_t(r))) return -EFAULT;
+  return r;
+}
+
+std::shared_ptr<File> file_for(SyscallCtx& c, uint64_t fd, int need) {
+  auto f = c.proc.fds.get(int(fd));
+  if (!f) return nullptr;
+  int acc = f->flags & O_ACCMODE;
+  if (need == O_RDONLY && acc == O_WRONLY) return nullptr;
+  if (need == O_WRONLY && acc == O_RDONLY) return nullptr;
+  return f;
+}
+
+int64_t sys_read(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_RDONLY);
+  if (!f) return -EBADF;
+  return do_read(c, *f, a.a[1], a.a[2]);
+}
+
+int64_t sys_write(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_WRONLY);
+  if (!f) return -EBADF;
+  return do_write(c, *f, a.a[1], a.a[2]);
+}
+
+// Reads the guest's iovec array; -errno or 0.
+int64_t read_iov(SyscallCtx& c, uint64_t ptr, uint64_t cnt, std::vector<iovec>& out) {
+  if (cnt > IOV_MAX) return -EINVAL;
+  out.resize(cnt);
+  if (cnt && c.mm().copy_from_user(out.data(), ptr, cnt * sizeof(iovec))) return -EFAULT;
+  uint64_t total = 0;
+  for (auto& v : out) {
+    if (v.iov_len > uint64_t(INT64_MAX) - total) return -EINVAL;
+    total += v.iov_len;
+  }
+  return 0;
+}
+
+int64_t sys_writev(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_WRONLY);
+  if (!f) return -EBADF;
+  std::vector<iovec> iov;
+  if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
+  int64_t total = 0;
+  for (auto& v : iov) {
+    if (!v.iov_len) continue;
+    int64_t r = do_write(c, *f, uint64_t(v.iov_base), v.iov_len);
+    if (r < 0) return total ? total : r;
+    total += r;
+    if (uint64_t(r) < v.iov_len) break;
+  }
+  return total;
+}
+
+int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_RDONLY);
+  if (!f) return -EBADF;
+  std::vector<iovec> iov;
+  if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
+  for (auto& v : iov) // one read fills the first non-empty buffer, as a tty read would
+    if (v.iov_len) return do_read(c, *f, uint64_t(v.iov_base), v.iov_len);
+  return 0;
+}
+
+int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = c.proc.fds.get(int(a.a[0]));
+  if (!f) return -EBADF;
+  return f->ioctl(c.mm(), a.a[1], a.a[2]);
+}
+
+int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) { return c.proc.fds.close(int(a.a[0])); }
+
+int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
+  if (!c.proc.fds.get(int(a.a[0]))) return -EBADF;
+  return -ESPIPE; // only the console exists so far
+}
+
+} // namespace
+
+void register_io_syscalls(SyscallTable& t) {
+  t.add(SYS_read, sys_read, "drd");
+  t.add(SYS_write, sys_write, "dbd");
+  t.add(SYS_readv, sys_readv, "dxd");
+  t.add(SYS_writev, sys_writev, "dxd");
+  t.add(SYS_ioctl, sys_ioctl, "dxx");
+  t.add(SYS_close, sys_close, "d");
+  t.add(SYS_lseek, sys_lseek, "ddd");
+}
+
+} // namespace gk

@@ -1,0 +1,62 @@
+// The syscall table: handlers are plain functions of (context, arguments)
+// returning a value or -errno, registered by one file per area.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "guestkernel/process.h"
+
+namespace gk {
+
+class Kernel;
+
+struct SyscallArgs {
+  uint64_t nr;
+  uint64_t a[6];
+};
+
+struct SyscallCtx {
+  Kernel& kernel;
+  Process& proc;
+  mm::AddressSpace& mm() { return *proc.mm; }
+  arch::Registers& regs() { return proc.child->regs(); }
+};
+
+using SyscallFn = int64_t (*)(SyscallCtx&, const SyscallArgs&);
+
+struct SyscallTable {
+  static constexpr size_t kSize = 512;
+  std::array<SyscallFn, kSize> fn{};
+  // Argument kinds for --trace, one char per argument:
+  // d decimal, x hex, s string, b buffer sized by the next argument,
+  // r buffer sized by the return value, o octal.
+  std::array<const char*, kSize> sig{};
+  void add(long nr, SyscallFn f, const char* signature) {
+    fn[size_t(nr)] = f;
+    sig[size_t(nr)] = signature;
+  }
+};
+
+// x86-64 syscall names, from the host's <asm/unistd_64.h> at build time.
+const char* syscall_name(uint64_t nr);
+
+// One per area (syscalls/sys_*.cpp).
+void register_io_syscalls(SyscallTable& t);
+void register_mm_syscalls(SyscallTable& t);
+void register_process_syscalls(SyscallTable& t);
+void register_signal_syscalls(SyscallTable& t);
+void register_info_syscalls(SyscallTable& t);
+void register_time_syscalls(SyscallTable& t);
+
+inline SyscallTable make_syscall_table() {
+  SyscallTable t;
+  register_io_syscalls(t);
+  register_mm_syscalls(t);
+  register_process_syscalls(t);
+  register_signal_syscalls(t);
+  register_info_syscalls(t);
+  register_time_syscalls(t);
+  return t;
+}
+
+} // namespace gk

@@ -1,0 +1,25 @@
+// --trace output: one line per event, prefixed with the guest pid.
+#pragma once
+#include <cstdio>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace gk {
+
+class Trace {
+public:
+  bool syscall = false, fault = false, mmu = false;
+  void open(const std::string& path); // empty: stderr
+  ~Trace();
+  template <typename... A>
+  void line(int pid, fmt::format_string<A...> f, A&&... a) {
+    fmt::print(out_, "[{}] {}\n", pid, fmt::format(f, std::forward<A>(a)...));
+  }
+  void raw(int pid, std::string_view s) { fmt::print(out_, "[{}] {}\n", pid, s); }
+
+private:
+  FILE* out_ = stderr;
+};
+
+} // namespace gk

@@ -1,0 +1,50 @@
+// An open file description, as the syscall layer sees it. Data crosses in
+// kernel buffers; the syscall layer does the user copies.
+#pragma once
+#include <sys/types.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gk::mm {
+class AddressSpace;
+}
+
+namespace gk {
+
+class File {
+public:
+  virtual ~File() = default;
+  virtual int64_t read(void*, size_t) { return -EINVAL; }
+  virtual int64_t write(const void*, size_t) { return -EINVAL; }
+  // `arg` is a guest pointer or value; the file copies through `as`.
+  virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
+  virtual std::string describe() const = 0;
+  int flags = 0; // O_* status flags (O_APPEND, O_NONBLOCK, access mode)
+};
+
+// A process's file descriptor table.
+class FdTable {
+public:
+  static constexpr int kMaxFds = 1024;
+  std::shared_ptr<File> get(int fd) const {
+    if (fd < 0 || size_t(fd) >= fds_.size()) return nullptr;
+    return fds_[size_t(fd)].file;
+  }
+  // Lowest free fd >= min, or -EMFILE.
+  int install(std::shared_ptr<File> f, int min = 0, bool cloexec = false);
+  int install_at(int fd, std::shared_ptr<File> f, bool cloexec = false);
+  int close(int fd);
+
+private:
+  struct Slot {
+    std::shared_ptr<File> file;
+    bool cloexec = false;
+  };
+  std::vector<Slot> fds_;
+};
+
+} // namespace gk

@@ -1,0 +1,251 @@
+#include "mm/address_space.h"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <stdexcept>
+
+namespace gk::mm {
+
+const char* fault_result_name(FaultResult r) {
+  switch (r) {
+  case FaultResult::Mapped: return "mapped";
+  case FaultResult::MapErr: return "SEGV_MAPERR";
+  case FaultResult::AccErr: return "SEGV_ACCERR";
+  case FaultResult::Oom: return "out of memory";
+  }
+  return "?";
+}
+
+AddressSpace::AddressSpace(PhysMem& pm, Backend backend, MmuStats& mmu_stats, FaultCounters& faults,
+                           MmConfig cfg)
+    : pm_(pm), pt_(pm), mmu_(backend, pm.bytes(), mmu_stats), faults_(faults), cfg_(cfg) {
+  mmu_.setup_child();
+}
+
+AddressSpace::~AddressSpace() {
+  pt_.for_each(0, kUserTop, [&](uint64_t, uint64_t& e) {
+    if (e & pte::P) pm_.put(pte::pfn(e));
+    e = 0;
+  });
+}
+
+void AddressSpace::add_vma(const Vma& v) {
+  vmas_.insert(v);
+  mmu_.reserve(v.start, v.length() / kPageSize, v.prot);
+}
+
+void AddressSpace::unmap_range(uint64_t start, uint64_t end) {
+  for (const Vma& v : vmas_.remove(start, end)) {
+    bool mirrored = mmu_.needs_vma_reserve();
+    pt_.for_each(v.start, v.end, [&](uint64_t, uint64_t& e) {
+      if (e & pte::HOSTMAPPED) mirrored = true;
+      if (e & pte::P) {
+        pm_.put(pte::pfn(e));
+        --resident_;
+      }
+      e = 0;
+    });
+    if (mirrored) mmu_.release(v.start, v.length() / kPageSize);
+  }
+  pt_.prune(start, end);
+}
+
+int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, const std::string& name) {
+  int type = flags & MAP_TYPE;
+  if (len == 0) return -EINVAL;
+  if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE) return -EINVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  if (len > kUserTop) return -ENOMEM;
+  len = page_up(len);
+  // Heuristic overcommit (vm.overcommit_memory=0): refuse the obvious.
+  if (len / kPageSize > pm_.frames()) return -ENOMEM;
+  bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+  if (fixed) {
+    if (addr & (kPageSize - 1)) return -EINVAL;
+    if (addr + len > kUserTop || addr + len < addr) return -ENOMEM;
+    if (addr < kMmapMin) return -EPERM;
+    if (vmas_.overlaps(addr, addr + len)) {
+      if (flags & MAP_FIXED_NOREPLACE) return -EEXIST;
+      unmap_range(addr, addr + len);
+    }
+  } else {
+    addr = page_down(addr);
+    if (addr < kMmapMin || addr + len > mmap_base() || vmas_.overlaps(addr, addr + len)) {
+      auto gap = vmas_.find_gap_topdown(len, kMmapMin, mmap_base());
+      if (!gap) return -ENOMEM;
+      addr = *gap;
+    }
+  }
+  Vma v;
+  v.start = addr;
+  v.end = addr + len;
+  v.prot = prot;
+  v.flags = (type == MAP_PRIVATE ? 0 : Vma::kShared) | ((flags & MAP_GROWSDOWN) ? Vma::kGrowsDown : 0);
+  v.name = name;
+  add_vma(v);
+  if (flags & MAP_POPULATE)
+    for (uint64_t a = addr; a < addr + len; a += kPageSize)
+      if (fault(a, Access::Unknown, true) == FaultResult::Oom) break;
+  return int64_t(addr);
+}
+
+int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
+  if ((addr & (kPageSize - 1)) || len == 0) return -EINVAL;
+  len = page_up(len);
+  if (addr >= kUserTop || len > kUserTop - addr) return -EINVAL;
+  unmap_range(addr, addr + len);
+  return 0;
+}
+
+int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
+  if (addr & (kPageSize - 1)) return -EINVAL;
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  len = page_up(len);
+  if (len == 0) return 0;
+  if (addr + len > kUserTop || addr + len < addr) return -ENOMEM;
+  if (!vmas_.covered(addr, addr + len)) return -ENOMEM;
+  vmas_.protect(addr, addr + len, prot);
+  uint64_t flags = pte::flags_for_prot(prot);
+  constexpr uint64_t kProtBits = pte::P | pte::RW | pte::US | pte::NX;
+  // Mirrored runs get a host mprotect, coalesced by the MMU queue.
+  pt_.for_each(addr, addr + len, [&](uint64_t va, uint64_t& e) {
+    if (!(e & pte::P)) return;
+    e = (e & ~kProtBits) | flags;
+    if ((e & pte::HOSTMAPPED) && !mmu_.needs_vma_reserve()) mmu_.protect(va, 1, prot);
+  });
+  // rfp: one mprotect covers the mirrors and the reserve under the VMA.
+  if (mmu_.needs_vma_reserve()) mmu_.protect(addr, len / kPageSize, prot);
+  return 0;
+}
+
+int64_t AddressSpace::brk(uint64_t new_brk) {
+  if (new_brk < brk_start_) return int64_t(brk_);
+  uint64_t old_end = page_up(brk_), new_end = page_up(new_brk);
+  if (new_end > old_end) {
+    if (new_end > mmap_base() || vmas_.overlaps(old_end, new_end)) return int64_t(brk_);
+    Vma v;
+    v.start = old_end;
+    v.end = new_end;
+    v.prot = PROT_READ | PROT_WRITE;
+    v.flags = Vma::kHeap;
+    v.name = "[heap]";
+    add_vma(v);
+  } else if (new_end < old_end) {
+    unmap_range(new_end, old_end);
+  }
+  brk_ = new_brk;
+  return int64_t(brk_);
+}
+
+std::optional<uint64_t> AddressSpace::new_anon_frame(uint64_t va) {
+  std::optional<uint64_t> hint;
+  if (va >= kPageSize) {
+    uint64_t* prev = pt_.lookup(va - kPageSize);
+    if (prev && (*prev & pte::P)) hint = pte::pfn(*prev) + 1;
+  }
+  if (hint && *hint >= pm_.frames()) hint.reset();
+  return pm_.alloc_zeroed(FrameKind::Anon, hint);
+}
+
+uint64_t* AddressSpace::populate(uint64_t va, const Vma& v, FaultResult& r) {
+  uint64_t* e = pt_.ensure(va);
+  if (!e) {
+    r = FaultResult::Oom;
+    return nullptr;
+  }
+  if (!(*e & pte::P)) {
+    auto pfn = new_anon_frame(va);
+    if (!pfn) {
+      r = FaultResult::Oom;
+      return nullptr;
+    }
+    *e = pte::make(*pfn, pte::flags_for_prot(v.prot));
+    ++resident_;
+  }
+  r = FaultResult::Mapped;
+  return e;
+}
+
+const Vma* AddressSpace::find_or_grow_stack(uint64_t addr) {
+  if (const Vma* v = vmas_.find(addr)) return v;
+  const Vma* next = vmas_.first_after(addr);
+  if (!next || !(next->flags & Vma::kGrowsDown)) return nullptr;
+  uint64_t new_start = page_down(addr);
+  if (next->end - new_start > cfg_.stack_limit) return nullptr;
+  if (vmas_.overlaps(new_start - kPageSize, next->start)) return nullptr; // keep a guard gap
+  uint64_t old_start = next->start;
+  int prot = next->prot;
+  vmas_.grow_down(old_start, new_start);
+  mmu_.reserve(new_start, (old_start - new_start) / kPageSize, prot);
+  ++faults_.stack_growth;
+  return vmas_.find(addr);
+}
+
+FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
+  if (!from_guest) ++faults_.kernel;
+  if (addr >= kUserTop) return FaultResult::MapErr;
+  const Vma* v = find_or_grow_stack(addr);
+  if (!v) return FaultResult::MapErr;
+  bool allowed = v->prot != PROT_NONE;
+  if (access == Access::Write && !(v->prot & PROT_WRITE)) allowed = false;
+  if (access == Access::Exec && !(v->prot & PROT_EXEC)) allowed = false;
+  uint64_t va = page_down(addr);
+  uint64_t* e = pt_.lookup(va);
+  if (e && (*e & pte::P)) {
+    // The host mirror exists, so the host refused this access: the guest
+    // PTE forbids it too. (Copy-on-write will be decided here.)
+    if (from_guest && (*e & pte::HOSTMAPPED)) return FaultResult::AccErr;
+    if (!allowed || !(*e & pte::US)) return FaultResult::AccErr;
+    if (access == Access::Write && !(*e & pte::RW)) return FaultResult::AccErr;
+    if (!from_guest) return FaultResult::Mapped;
+    ++faults_.remirror;
+  } else {
+    if (!allowed) return FaultResult::AccErr;
+    FaultResult r;
+    e = populate(va, *v, r);
+    if (!e) {
+      ++faults_.oom;
+      return r;
+    }
+    if (!from_guest) return FaultResult::Mapped;
+    ++faults_.demand_zero;
+  }
+  // Mirror the faulting page and, around it, every neighbour in the same
+  // aligned window of the VMA (demand-zero ones included), so sequential
+  // touches cost one round trip per window instead of one per page.
+  uint64_t window = uint64_t(cfg_.fault_around) * kPageSize;
+  uint64_t lo = va, hi = va + kPageSize;
+  if (cfg_.fault_around > 1 && pm_.buddy().free_frames() > 4ULL * cfg_.fault_around) {
+    lo = std::max(v->start, va & ~(window - 1));
+    hi = std::min(v->end, (va & ~(window - 1)) + window);
+  }
+  for (uint64_t a = lo; a < hi; a += kPageSize) {
+    uint64_t* n = a == va ? e : nullptr;
+    if (!n) {
+      FaultResult r;
+      n = populate(a, *v, r);
+      if (!n) continue; // neighbours are optional
+      if (*n & pte::HOSTMAPPED) continue;
+      ++faults_.around;
+    }
+    *n |= pte::HOSTMAPPED | pte::A;
+    mmu_.map(a, pte::pfn(*n), 1, pte::prot_of(*n), v->prot, false);
+  }
+  return FaultResult::Mapped;
+}
+
+void AddressSpace::forget_host_mirrors() {
+  pt_.for_each(0, kUserTop, [](uint64_t, uint64_t& e) { e &= ~pte::HOSTMAPPED; });
+  for (const auto& [start, v] : vmas_) mmu_.reserve(v.start, v.length() / kPageSize, v.prot);
+}
+
+void AddressSpace::flush_host(StubChannel& ch) {
+  if (!mmu_.pending()) return;
+  if (mmu_.flush(ch) == HostMmu::Flush::Evicted) {
+    forget_host_mirrors();
+    if (mmu_.pending()) mmu_.flush(ch); // rfp: the reserves again
+  }
+}
+
+} // namespace gk::mm

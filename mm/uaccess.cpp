@@ -1,0 +1,96 @@
+// copy_from_user and friends: every byte goes through the guest page table
+// and the kernel's linear view of physmem. A missing page is faulted in as
+// the guest would have; an unresolvable one is -EFAULT.
+#include <cerrno>
+#include <cstring>
+
+#include "mm/address_space.h"
+
+namespace gk::mm {
+
+namespace {
+
+// The kernel pointer for user address `va` if the access is allowed,
+// faulting the page in first if needed; nullptr means EFAULT.
+uint8_t* user_ptr(AddressSpace& as, uint64_t va, Access access) {
+  if (va >= kUserTop) return nullptr;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    uint64_t* e = as.page_table().lookup(va);
+    if (e && (*e & pte::P) && (*e & pte::US) && (access != Access::Write || (*e & pte::RW))) {
+      *e |= pte::A | (access == Access::Write ? pte::D | pte::SOFTDIRTY : 0);
+      return as.physmem().frame_ptr(pte::pfn(*e)) + (va & (kPageSize - 1));
+    }
+    if (attempt == 0 && as.fault(va, access, false) != FaultResult::Mapped) return nullptr;
+  }
+  return nullptr;
+}
+
+} // namespace
+
+int AddressSpace::copy_from_user(void* dst, uint64_t src, size_t n) {
+  auto* out = static_cast<uint8_t*>(dst);
+  if (src + n < src) return -EFAULT;
+  while (n) {
+    size_t chunk = std::min<size_t>(n, kPageSize - (src & (kPageSize - 1)));
+    uint8_t* p = user_ptr(*this, src, Access::Read);
+    if (!p) return -EFAULT;
+    memcpy(out, p, chunk);
+    out += chunk;
+    src += chunk;
+    n -= chunk;
+  }
+  return 0;
+}
+
+int AddressSpace::copy_to_user(uint64_t dst, const void* src, size_t n) {
+  auto* in = static_cast<const uint8_t*>(src);
+  if (dst + n < dst) return -EFAULT;
+  while (n) {
+    size_t chunk = std::min<size_t>(n, kPageSize - (dst & (kPageSize - 1)));
+    uint8_t* p = user_ptr(*this, dst, Access::Write);
+    if (!p) return -EFAULT;
+    memcpy(p, in, chunk);
+    in += chunk;
+    dst += chunk;
+    n -= chunk;
+  }
+  return 0;
+}
+
+int64_t AddressSpace::strncpy_from_user(char* dst, uint64_t src, size_t max) {
+  size_t len = 0;
+  while (len < max) {
+    size_t chunk = std::min<size_t>(max - len, kPageSize - (src & (kPageSize - 1)));
+    const uint8_t* p = user_ptr(*this, src, Access::Read);
+    if (!p) return -EFAULT;
+    const void* nul = memchr(p, 0, chunk);
+    size_t take = nul ? size_t(static_cast<const uint8_t*>(nul) - p) : chunk;
+    memcpy(dst + len, p, take);
+    len += take;
+    if (nul) {
+      dst[len] = 0;
+      return int64_t(len);
+    }
+    src += chunk;
+  }
+  return -ENAMETOOLONG;
+}
+
+bool AddressSpace::poke(uint64_t dst, const void* src, size_t n) {
+  auto* in = static_cast<const uint8_t*>(src);
+  while (n) {
+    const Vma* v = vmas_.find(dst);
+    if (!v) return false;
+    FaultResult r;
+    uint64_t* e = populate(page_down(dst), *v, r);
+    if (!e) return false;
+    size_t chunk = std::min<size_t>(n, kPageSize - (dst & (kPageSize - 1)));
+    memcpy(pm_.frame_ptr(pte::pfn(*e)) + (dst & (kPageSize - 1)), in, chunk);
+    in += chunk;
+    dst += chunk;
+    n -= chunk;
+  }
+  return true;
+}
+
+} // namespace gk::mm

@@ -26,7 +26,6 @@ uint64_t parse_size(const std::string& s) {
 Options parse_options(int argc, char** argv) {
   Options o;
   CLI::App app{"guestkernel: a Linux-ABI guest kernel in one host process.\n"
-               "Usage: guestkernel [OPTIONS] [--] PROGRAM [ARGS...]\n"
                "Runs PROGRAM (a static x86-64 ELF on the host) as the guest's first process;\n"
                "every syscall and page fault it makes is implemented here."};
   std::string mem = "256M", mmu = mm::backend_name(o.backend), trace;
@@ -46,13 +45,16 @@ Options parse_options(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--hostname", o.hostname, "the guest's hostname")->capture_default_str();
   app.add_option("--env", o.env, "KEY=VALUE for the guest program's environment (repeatable); "
-                                 "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin");
+                                 "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin")
+      ->allow_extra_args(false);
   app.add_option("program", o.program, "the guest program (host path to a static ELF)")->required();
   app.add_option("args", o.args, "its arguments");
   app.positionals_at_end();
   try {
     app.parse(argc, argv);
     o.mem_bytes = parse_size(mem);
+    if (o.mem_bytes < (4ULL << 20) || o.mem_bytes > (32ULL << 30) || o.mem_bytes % 4096)
+      throw std::invalid_argument("--mem must be a multiple of 4K between 4M and 32G");
     o.backend = *mm::parse_backend(mmu);
     std::stringstream ss(trace);
     for (std::string item; std::getline(ss, item, ',');) {
@@ -63,7 +65,8 @@ Options parse_options(int argc, char** argv) {
       else if (!item.empty()) throw CLI::ValidationError("--trace", "unknown category '" + item + "'");
     }
   } catch (const CLI::ParseError& e) {
-    std::exit(app.exit(e));
+    int code = app.exit(e); // prints help or the error
+    std::exit(code == 0 ? 0 : 2);
   } catch (const std::exception& e) {
     fmt::print(stderr, "guestkernel: {}\n", e.what());
     std::exit(2);

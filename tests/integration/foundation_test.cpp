@@ -1,0 +1,208 @@
+// Static guest programs under each MMU backend, compared with native runs.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/harness.h"
+
+using namespace gk::test;
+
+namespace {
+
+const std::vector<std::string> kLibcs = {"musl", "glibc"};
+
+class Foundation : public ::testing::TestWithParam<std::string> {
+protected:
+  static void SetUpTestSuite() { become_subreaper(); }
+  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
+  const std::string& backend() const { return GetParam(); }
+  RunResult guest(const std::vector<std::string>& prog, const std::vector<std::string>& extra = {},
+                  const RunOptions& o = {}) {
+    return run(guest_cmd(backend(), extra, prog), o);
+  }
+};
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "/gk-" + std::to_string(getpid()) + "-" + name;
+}
+
+nlohmann::json stats_of(const std::string& backend, const std::vector<std::string>& prog, const std::string& tag) {
+  std::string path = temp_path("stats-" + backend + "-" + tag + ".json");
+  RunResult r = run(guest_cmd(backend, {"--stats-json=" + path}, prog));
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::ifstream f(path);
+  nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  unlink(path.c_str());
+  return j;
+}
+
+uint64_t total_host_ops(const nlohmann::json& j) {
+  uint64_t n = 0;
+  for (auto& [name, v] : j["host_ops"].items()) n += v["count"].get<uint64_t>();
+  return n;
+}
+
+} // namespace
+
+TEST_P(Foundation, HelloMatchesNative) {
+  for (const auto& libc : kLibcs) {
+    std::string prog = guest_program("hello-" + libc);
+    RunResult native = run({prog});
+    RunResult g = guest({prog});
+    EXPECT_EQ(g.out, "Hello from a guest program!\n") << libc << ": " << g.err;
+    EXPECT_EQ(g.out, native.out) << libc;
+    EXPECT_EQ(g.status, 0) << libc << ": " << g.err;
+  }
+}
+
+TEST_P(Foundation, ExitCodesPropagate) {
+  for (const auto& libc : kLibcs)
+    for (int code : {0, 1, 42, 255}) {
+      RunResult g = guest({guest_program("exitcode-" + libc), std::to_string(code)});
+      EXPECT_EQ(g.status, code) << libc << ": " << g.err;
+    }
+}
+
+TEST_P(Foundation, AuxvCheckerPassesAndMatchesNative) {
+  for (const auto& libc : kLibcs) {
+    std::vector<std::string> prog = {guest_program("auxv_check-" + libc), "one", "two words", ""};
+    RunResult native = run(prog);
+    RunResult g = guest(prog);
+    EXPECT_EQ(g.status, 0) << libc << ": " << g.out << g.err;
+    EXPECT_NE(g.out.find("auxv: PASS"), std::string::npos) << g.out;
+    EXPECT_EQ(g.out, native.out) << libc;
+  }
+}
+
+TEST_P(Foundation, MemtestScattered64MiB) {
+  for (const auto& libc : kLibcs) {
+    std::vector<std::string> prog = {guest_program("memtest-" + libc), "64", "scatter"};
+    RunResult g = guest(prog);
+    EXPECT_EQ(g.status, 0) << libc << ": " << g.err;
+    EXPECT_EQ(g.out, run(prog).out) << libc;
+    EXPECT_NE(g.out.find("16384 pages verified OK"), std::string::npos) << g.out;
+  }
+}
+
+TEST_P(Foundation, MemtestWithTooLittleMemoryFailsCleanly) {
+  RunResult g = guest({guest_program("memtest-musl"), "64", "scatter"}, {"--mem=32M"});
+  // Either the guest saw ENOMEM from mmap (exit 2) or it was OOM-killed (SIGKILL).
+  EXPECT_TRUE(g.status == 2 || g.status == 128 + SIGKILL) << g.status << " " << g.err;
+  if (g.status == 128 + SIGKILL) EXPECT_NE(g.err.find("out of guest memory"), std::string::npos) << g.err;
+  RunResult big = guest({guest_program("memtest-musl"), "512", "scatter"}, {"--mem=64M"});
+  EXPECT_EQ(big.status, 2) << big.err; // larger than all of guest memory: mmap says ENOMEM
+  EXPECT_NE(big.out.find("Cannot allocate memory"), std::string::npos) << big.out;
+}
+
+TEST_P(Foundation, NullDereferenceIsSigsegv) {
+  for (const auto& libc : kLibcs) {
+    std::string prog = guest_program("nullderef-" + libc);
+    RunResult g = guest({prog});
+    EXPECT_EQ(g.status, 139) << libc << ": " << g.err;
+    EXPECT_EQ(g.status, run({prog}).status);
+    EXPECT_EQ(g.out, "about to dereference NULL\n");
+    EXPECT_NE(g.err.find("killed by SIGSEGV: SEGV_MAPERR at 0x0"), std::string::npos) << g.err;
+  }
+}
+
+TEST_P(Foundation, MmcheckMatchesNative) {
+  for (const auto& libc : kLibcs) {
+    std::string prog = guest_program("mmcheck-" + libc);
+    RunResult native = run({prog});
+    RunResult g = guest({prog});
+    EXPECT_EQ(g.status, 0) << libc << ": " << g.out << g.err;
+    EXPECT_NE(g.out.find("mmcheck: PASS"), std::string::npos) << g.out;
+    EXPECT_EQ(g.out, native.out) << libc;
+  }
+}
+
+TEST_P(Foundation, MalformedElfGivesAClearError) {
+  std::ifstream in(guest_program("hello-musl"), std::ios::binary);
+  std::string image((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_GT(image.size(), 4096u);
+  struct Case {
+    std::string name, bytes;
+    mode_t mode;
+  };
+  std::string garbage = "\x7f" "ELF";
+  for (int i = 0; i < 4000; ++i) garbage += char((i * 7919) & 0xff);
+  std::string bad_phoff = image;
+  bad_phoff[32] = '\xff'; // e_phoff far past the end
+  bad_phoff[33] = '\xff';
+  bad_phoff[34] = '\xff';
+  std::vector<Case> cases = {
+      {"empty", "", 0755},
+      {"truncated-header", image.substr(0, 40), 0755},
+      {"truncated-segments", image.substr(0, 3000), 0755},
+      {"garbage", garbage, 0755},
+      {"bad-phoff", bad_phoff, 0755},
+      {"text", "#!/bin/sh\necho hi\n", 0755},
+      {"not-executable", image, 0644},
+  };
+  for (const auto& c : cases) {
+    std::string path = temp_path(c.name);
+    std::ofstream(path, std::ios::binary) << c.bytes;
+    chmod(path.c_str(), c.mode);
+    RunResult g = guest({path});
+    EXPECT_EQ(g.status, 126) << c.name << ": " << g.err;
+    EXPECT_NE(g.err.find("guestkernel: cannot start"), std::string::npos) << c.name << ": " << g.err;
+    EXPECT_EQ(g.out, "") << c.name;
+    unlink(path.c_str());
+  }
+  RunResult missing = guest({"/nonexistent/program"});
+  EXPECT_EQ(missing.status, 127) << missing.err;
+  EXPECT_NE(missing.err.find("No such file or directory"), std::string::npos) << missing.err;
+}
+
+TEST_P(Foundation, UnknownSyscallIsEnosysAndLoggedOnce) {
+  for (const auto& libc : kLibcs) {
+    std::string prog = guest_program("enosys-" + libc);
+    RunResult g = guest({prog});
+    EXPECT_EQ(g.status, 0) << g.err;
+    EXPECT_EQ(g.out, run({prog}).out);
+    size_t first = g.err.find("unimplemented syscall unknown (1000)");
+    EXPECT_NE(first, std::string::npos) << g.err;
+    EXPECT_EQ(g.err.find("(1000)", first + 1), std::string::npos) << "logged twice: " << g.err;
+  }
+}
+
+TEST_P(Foundation, TraceShowsSyscallsFaultsAndHostOps) {
+  RunResult g = guest({guest_program("argecho-musl"), "alpha", "beta"}, {"--trace=syscall,fault,mmu"});
+  EXPECT_EQ(g.status, 0);
+  EXPECT_EQ(g.out, "alpha\nbeta\n");
+  EXPECT_NE(g.err.find("write(1, \"alpha\\n\", 6) = 6"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("exit_group(0)"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("] fault 0x"), std::string::npos) << g.err;
+  EXPECT_NE(g.err.find("] mmu map va="), std::string::npos) << g.err;
+}
+
+TEST_P(Foundation, StatsShowHostVmasGrowWithScatteredPages) {
+  auto small = stats_of(backend(), {guest_program("bench_fault-musl"), "256", "scatter"}, "small");
+  auto large = stats_of(backend(), {guest_program("bench_fault-musl"), "8192", "scatter"}, "large");
+  uint64_t vs = small["child"]["peak_host_vmas"], vl = large["child"]["peak_host_vmas"];
+  EXPECT_GT(vl, vs + 100) << "small " << vs << " large " << vl;
+}
+
+TEST_P(Foundation, StatsShowFewerOpsForContiguousRuns) {
+  auto seq = stats_of(backend(), {guest_program("bench_fault-musl"), "4096", "seq"}, "seq");
+  auto scat = stats_of(backend(), {guest_program("bench_fault-musl"), "4096", "scatter"}, "scatter");
+  EXPECT_LT(total_host_ops(seq) * 4, total_host_ops(scat)) << seq.dump() << scat.dump();
+  EXPECT_GT(seq["mmu"]["coalesced"].get<uint64_t>(), 0u);
+}
+
+TEST_P(Foundation, KilledKernelLeavesNoHostProcess) {
+  pid_t k = start(guest_cmd(backend(), {}, {guest_program("spin-musl")}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(kill(k, SIGKILL), 0);
+  // TearDown checks that neither the kernel nor its stub child survives.
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Foundation, ::testing::Values("rfp", "mremap", "mmap"),
+                         [](const auto& info) { return info.param; });

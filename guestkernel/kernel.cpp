@@ -224,9 +224,11 @@ int Kernel::run() {
   try {
     while (!p->exited) {
       p->mm->flush_host(channel);
-      if (stats_.mmu.batches >= next_sample_batch_) {
+      // Reading /proc/PID/maps costs ~0.3 us per host VMA: sample by time.
+      if (stats_.mmu.batches != last_sample_batch_ && arch::monotonic_ns() >= next_sample_ns_) {
         sample_host_figures(*p);
-        next_sample_batch_ = stats_.mmu.batches + 256;
+        last_sample_batch_ = stats_.mmu.batches;
+        next_sample_ns_ = arch::monotonic_ns() + kSampleIntervalNs;
       }
       p->child->resume();
       arch::Stop s = p->child->wait();

@@ -24,7 +24,7 @@ struct KernelStats {
   uint64_t guest_signals = 0; // faults that became guest signals
   mm::FaultCounters faults;
   mm::MmuStats mmu;
-  // Sampled from each child's /proc (every 256 stub runs and at exit).
+  // Sampled from each child's /proc (at most every 250 ms, and at exit).
   uint64_t peak_host_vmas = 0;
   uint64_t exit_host_vmas = 0;
   uint64_t host_minor_faults = 0;
@@ -59,7 +59,8 @@ private:
   std::set<uint64_t> unknown_logged_;
   uint64_t last_fault_addr_ = ~0ULL, last_fault_rip_ = 0;
   int same_fault_count_ = 0;
-  uint64_t next_sample_batch_ = 256;
+  static constexpr uint64_t kSampleIntervalNs = 250'000'000;
+  uint64_t next_sample_ns_ = 0, last_sample_batch_ = 0;
 };
 
 // --stats output (stats.cpp).

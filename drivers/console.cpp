@@ -3,6 +3,7 @@
 #include <asm/ioctls.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,6 +70,22 @@ int64_t Console::ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) {
   default:
     return -ENOTTY;
   }
+}
+
+} // namespace gk::drivers
+
+namespace gk::drivers {
+
+// /dev/console: character device 5:1.
+int64_t Console::stat(struct stat& st) {
+  st = {};
+  st.st_dev = makedev(0, 6);
+  st.st_ino = 5;
+  st.st_mode = S_IFCHR | 0600;
+  st.st_nlink = 1;
+  st.st_rdev = makedev(5, 1);
+  st.st_blksize = 1024;
+  return 0;
 }
 
 } // namespace gk::drivers

@@ -24,6 +24,7 @@ public:
   int64_t read(void* buf, size_t n) override;
   int64_t write(const void* buf, size_t n) override;
   int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
+  int64_t stat(struct stat& st) override;
   std::string describe() const override { return "console"; }
 
 private:

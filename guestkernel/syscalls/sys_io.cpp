@@ -114,6 +114,26 @@ int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
   return -ESPIPE; // only the console exists so far
 }
 
+int64_t stat_fd(SyscallCtx& c, uint64_t fd, uint64_t buf) {
+  auto f = c.proc.fds.get(int(fd));
+  if (!f) return -EBADF;
+  struct stat st;
+  if (int64_t r = f->stat(st)) return r;
+  return c.mm().copy_to_user(buf, &st, sizeof st) ? -EFAULT : 0;
+}
+
+int64_t sys_fstat(SyscallCtx& c, const SyscallArgs& a) { return stat_fd(c, a.a[0], a.a[1]); }
+
+// Only the fd form exists until the VFS lands: there are no paths to look up.
+int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
+  char path[2];
+  int64_t n = c.mm().strncpy_from_user(path, a.a[1], 1);
+  if (n == -EFAULT) return -EFAULT;
+  if (a.a[3] & ~uint64_t(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) return -EINVAL;
+  if (n == 0) return (a.a[3] & AT_EMPTY_PATH) ? stat_fd(c, a.a[0], a.a[2]) : -ENOENT;
+  return -ENOENT;
+}
+
 } // namespace
 
 void register_io_syscalls(SyscallTable& t) {
@@ -124,6 +144,8 @@ void register_io_syscalls(SyscallTable& t) {
   t.add(SYS_ioctl, sys_ioctl, "dxx");
   t.add(SYS_close, sys_close, "d");
   t.add(SYS_lseek, sys_lseek, "ddd");
+  t.add(SYS_fstat, sys_fstat, "dx");
+  t.add(SYS_newfstatat, sys_newfstatat, "dsxx");
 }
 
 } // namespace gk

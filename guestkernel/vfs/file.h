@@ -1,6 +1,7 @@
 // An open file description, as the syscall layer sees it. Data crosses in
 // kernel buffers; the syscall layer does the user copies.
 #pragma once
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cerrno>
@@ -22,6 +23,7 @@ public:
   virtual int64_t write(const void*, size_t) { return -EINVAL; }
   // `arg` is a guest pointer or value; the file copies through `as`.
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
+  virtual int64_t stat(struct stat&) { return -EINVAL; }
   virtual std::string describe() const = 0;
   int flags = 0; // O_* status flags (O_APPEND, O_NONBLOCK, access mode)
 };

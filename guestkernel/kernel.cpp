@@ -61,7 +61,9 @@ void Kernel::trace_syscall(Process& p, const SyscallArgs& a, int64_t ret) {
     if (i) args += ", ";
     uint64_t v = a.a[i];
     switch (sig[i]) {
-    case 'd': args += fmt::format("{}", int64_t(v)); break;
+    case 'd': args += fmt::format("{}", int32_t(v)); break;
+    case 'l': args += fmt::format("{}", int64_t(v)); break;
+    case 'u': args += fmt::format("{}", v); break;
     case 'o': args += fmt::format("{:#o}", v); break;
     case 's': {
       char buf[256];

@@ -71,7 +71,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, con
     }
   } else {
     addr = page_down(addr);
-    if (addr < kMmapMin || addr + len > mmap_base() || vmas_.overlaps(addr, addr + len)) {
+    if (addr < kMmapMin || addr > mmap_base() || len > mmap_base() - addr || vmas_.overlaps(addr, addr + len)) {
       auto gap = vmas_.find_gap_topdown(len, kMmapMin, mmap_base());
       if (!gap) return -ENOMEM;
       addr = *gap;
@@ -91,7 +91,7 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, con
 }
 
 int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
-  if ((addr & (kPageSize - 1)) || len == 0) return -EINVAL;
+  if ((addr & (kPageSize - 1)) || len == 0 || len > kUserTop) return -EINVAL;
   len = page_up(len);
   if (addr >= kUserTop || len > kUserTop - addr) return -EINVAL;
   unmap_range(addr, addr + len);
@@ -101,6 +101,7 @@ int64_t AddressSpace::munmap(uint64_t addr, uint64_t len) {
 int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
   if (addr & (kPageSize - 1)) return -EINVAL;
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
+  if (len > kUserTop) return -ENOMEM;
   len = page_up(len);
   if (len == 0) return 0;
   if (addr + len > kUserTop || addr + len < addr) return -ENOMEM;
@@ -120,7 +121,7 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
 }
 
 int64_t AddressSpace::brk(uint64_t new_brk) {
-  if (new_brk < brk_start_) return int64_t(brk_);
+  if (new_brk < brk_start_ || new_brk > mmap_base()) return int64_t(brk_);
   uint64_t old_end = page_up(brk_), new_end = page_up(new_brk);
   if (new_end > old_end) {
     if (new_end > mmap_base() || vmas_.overlaps(old_end, new_end)) return int64_t(brk_);

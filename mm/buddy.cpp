@@ -16,8 +16,14 @@ const char* frame_kind_name(FrameKind k) {
   return "?";
 }
 
-BuddyAllocator::BuddyAllocator(uint64_t nframes, uint64_t reserved) : frames_(nframes) {
-  if (nframes >= kNil) throw std::invalid_argument("too many frames");
+namespace {
+uint64_t checked_frames(uint64_t n) {
+  if (n >= UINT32_MAX) throw std::invalid_argument("too many frames for the buddy allocator");
+  return n;
+}
+} // namespace
+
+BuddyAllocator::BuddyAllocator(uint64_t nframes, uint64_t reserved) : frames_(checked_frames(nframes)) {
   for (auto& h : heads_) h = kNil;
   for (uint64_t p = 0; p < reserved && p < nframes; ++p) {
     frames_[p].kind = FrameKind::Reserved;

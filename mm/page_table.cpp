@@ -10,14 +10,16 @@ namespace gk::mm {
 namespace pte {
 
 uint64_t flags_for_prot(int prot) {
-  uint64_t f = P | US;
+  // PROT_NONE keeps the frame but is a supervisor-only page: no user access,
+  // including the kernel's copies on the user's behalf.
+  uint64_t f = prot == PROT_NONE ? P : P | US;
   if (prot & PROT_WRITE) f |= RW;
   if (!(prot & PROT_EXEC)) f |= NX;
   return f;
 }
 
 int prot_of(uint64_t e) {
-  if (!(e & P)) return PROT_NONE;
+  if (!(e & P) || !(e & US)) return PROT_NONE;
   int prot = PROT_READ;
   if (e & RW) prot |= PROT_WRITE;
   if (!(e & NX)) prot |= PROT_EXEC;

@@ -12,10 +12,16 @@
 
 namespace gk::mm {
 
-PhysMem::PhysMem(uint64_t bytes) : bytes_(bytes), buddy_(bytes >> kPageShift) {
+namespace {
+uint64_t checked_size(uint64_t bytes) {
   if (bytes < (1ULL << 20) || bytes % kPageSize || bytes > stub::kWindowMax)
     throw std::runtime_error(fmt::format("guest memory size {} is out of range (1 MiB .. {} GiB, "
                                          "page multiple)", bytes, stub::kWindowMax >> 30));
+  return bytes;
+}
+} // namespace
+
+PhysMem::PhysMem(uint64_t bytes) : bytes_(checked_size(bytes)), buddy_(bytes >> kPageShift) {
   fd_ = memfd_create("gk-physmem", MFD_CLOEXEC);
   if (fd_ < 0) throw std::runtime_error(fmt::format("physmem memfd: {}", strerror(errno)));
   if (ftruncate(fd_, off_t(bytes)) != 0)

@@ -21,7 +21,7 @@ inline constexpr uint64_t kAddrMask = 0x000f'ffff'ffff'f000ULL;
 inline uint64_t pfn(uint64_t e) { return (e & kAddrMask) >> 12; }
 inline uint64_t make(uint64_t pfn, uint64_t flags) { return (pfn << 12) | flags; }
 
-// Leaf flags for a mapping with PROT_* bits.
+// Leaf flags for a mapping with PROT_* bits (PROT_NONE: present, not user).
 uint64_t flags_for_prot(int prot);
 // PROT_* bits the host mapping of this leaf gets.
 int prot_of(uint64_t e);

@@ -52,7 +52,7 @@ void register_info_syscalls(SyscallTable& t) {
   t.add(SYS_geteuid, sys_geteuid, "");
   t.add(SYS_getgid, sys_getgid, "");
   t.add(SYS_getegid, sys_getegid, "");
-  t.add(SYS_getrandom, sys_getrandom, "xdx");
+  t.add(SYS_getrandom, sys_getrandom, "xux");
 }
 
 } // namespace gk

@@ -137,13 +137,13 @@ int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
 } // namespace
 
 void register_io_syscalls(SyscallTable& t) {
-  t.add(SYS_read, sys_read, "drd");
-  t.add(SYS_write, sys_write, "dbd");
-  t.add(SYS_readv, sys_readv, "dxd");
-  t.add(SYS_writev, sys_writev, "dxd");
+  t.add(SYS_read, sys_read, "dru");
+  t.add(SYS_write, sys_write, "dbu");
+  t.add(SYS_readv, sys_readv, "dxu");
+  t.add(SYS_writev, sys_writev, "dxu");
   t.add(SYS_ioctl, sys_ioctl, "dxx");
   t.add(SYS_close, sys_close, "d");
-  t.add(SYS_lseek, sys_lseek, "ddd");
+  t.add(SYS_lseek, sys_lseek, "dld");
   t.add(SYS_fstat, sys_fstat, "dx");
   t.add(SYS_newfstatat, sys_newfstatat, "dsxx");
 }

@@ -27,9 +27,9 @@ int64_t sys_mprotect(SyscallCtx& c, const SyscallArgs& a) { return c.mm().mprote
 
 void register_mm_syscalls(SyscallTable& t) {
   t.add(SYS_brk, sys_brk, "x");
-  t.add(SYS_mmap, sys_mmap, "xxxxdx");
-  t.add(SYS_munmap, sys_munmap, "xx");
-  t.add(SYS_mprotect, sys_mprotect, "xxx");
+  t.add(SYS_mmap, sys_mmap, "xuxxdx");
+  t.add(SYS_munmap, sys_munmap, "xu");
+  t.add(SYS_mprotect, sys_mprotect, "xux");
 }
 
 } // namespace gk

@@ -95,13 +95,13 @@ void register_process_syscalls(SyscallTable& t) {
   t.add(SYS_getppid, sys_getppid, "");
   t.add(SYS_gettid, sys_gettid, "");
   t.add(SYS_set_tid_address, sys_set_tid_address, "x");
-  t.add(SYS_set_robust_list, sys_set_robust_list, "xd");
+  t.add(SYS_set_robust_list, sys_set_robust_list, "xu");
   t.add(SYS_get_robust_list, sys_get_robust_list, "dxx");
   t.add(SYS_arch_prctl, sys_arch_prctl, "xx");
   t.add(SYS_prlimit64, sys_prlimit64, "ddxx");
   t.add(SYS_getrlimit, sys_getrlimit, "dx");
   t.add(SYS_setrlimit, sys_setrlimit, "dx");
-  t.add(SYS_rseq, sys_rseq, "xddx");
+  t.add(SYS_rseq, sys_rseq, "xudx");
 }
 
 } // namespace gk

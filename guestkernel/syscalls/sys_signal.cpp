@@ -48,8 +48,8 @@ int64_t sys_rt_sigprocmask(SyscallCtx& c, const SyscallArgs& a) {
 } // namespace
 
 void register_signal_syscalls(SyscallTable& t) {
-  t.add(SYS_rt_sigaction, sys_rt_sigaction, "dxxd");
-  t.add(SYS_rt_sigprocmask, sys_rt_sigprocmask, "dxxd");
+  t.add(SYS_rt_sigaction, sys_rt_sigaction, "dxxu");
+  t.add(SYS_rt_sigprocmask, sys_rt_sigprocmask, "dxxu");
 }
 
 } // namespace gk

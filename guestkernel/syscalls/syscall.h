@@ -28,8 +28,8 @@ struct SyscallTable {
   static constexpr size_t kSize = 512;
   std::array<SyscallFn, kSize> fn{};
   // Argument kinds for --trace, one char per argument:
-  // d decimal, x hex, s string, b buffer sized by the next argument,
-  // r buffer sized by the return value, o octal.
+  // d int (32-bit), l long, u unsigned long, x hex, o octal, s string,
+  // b buffer sized by the next argument, r buffer sized by the return value.
   std::array<const char*, kSize> sig{};
   void add(long nr, SyscallFn f, const char* signature) {
     fn[size_t(nr)] = f;

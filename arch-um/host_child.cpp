@@ -147,7 +147,7 @@ void HostChild::resume() {
   ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr);
 }
 
-Stop HostChild::wait() {
+Stop HostChild::wait(bool want_siginfo) {
   int st = 0;
   pid_t r;
   while ((r = waitpid(pid_, &st, __WALL)) < 0 && errno == EINTR) {}
@@ -178,7 +178,7 @@ Stop HostChild::wait() {
   } else {
     s.kind = Stop::Kind::Signal;
     s.signo = WSTOPSIG(st);
-    ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &s.info);
+    if (want_siginfo) ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &s.info);
     ++counters_.stops_signal;
   }
   return s;
@@ -196,7 +196,7 @@ uint32_t HostChild::run_batch(uint32_t count) {
   if (!regs_.flush() || ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0)
     throw std::runtime_error("host child: cannot start a stub batch");
   ++counters_.stub_runs;
-  Stop st = wait();
+  Stop st = wait(false);
   --counters_.stops_signal;
   ++counters_.stops_stub;
   if (st.kind != Stop::Kind::Signal || st.signo != SIGTRAP) {

@@ -44,8 +44,9 @@ public:
 
   // Resume guest code under PTRACE_SYSEMU, delivering no host signal.
   void resume();
-  // Block until the child stops or dies.
-  Stop wait();
+  // Block until the child stops or dies. `want_siginfo` false skips
+  // PTRACE_GETSIGINFO for signal stops whose cause is known (the stub's int3).
+  Stop wait(bool want_siginfo = true);
 
   // The channel: the kernel writes ops, the stub writes results.
   stub::OpsPage& ops() { return *ops_; }

@@ -8,6 +8,8 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/elf.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,7 +85,6 @@ std::unique_ptr<HostChild> HostChild::spawn(int physfd) {
   close(sync[0]);
   c->pid_ = pid;
   c->alive_ = true;
-  c->regs_ = Registers(pid);
   long opts = PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXEC;
   if (ptrace(PTRACE_SEIZE, pid, nullptr, opts) != 0) {
     close(sync[1]);
@@ -110,9 +111,9 @@ void HostChild::handshake() {
     throw std::runtime_error(fmt::format("host child: stub hand-shake failed (stop kind {}, "
                                          "signal {}, status {})",
                                          int(s.kind), s.signo, s.status));
-  const user_regs_struct& r = regs_.get();
-  batch_entry_ = r.rax;
-  batch_stack_ = ((r.rsp - 512) & ~0xfULL) - 8; // as if just called
+  if (!get_regs(initial_regs_)) throw std::runtime_error("host child: cannot read the stub's registers");
+  batch_entry_ = initial_regs_.rax;
+  batch_stack_ = ((initial_regs_.rsp - 512) & ~0xfULL) - 8; // as if just called
   counters_ = {};
 }
 
@@ -142,23 +143,50 @@ void HostChild::kill() {
   alive_ = false;
 }
 
-void HostChild::resume() {
-  if (!regs_.flush()) return; // child gone: wait() reports it
-  ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr);
+bool HostChild::get_regs(user_regs_struct& r) {
+  ++counters_.getregs;
+  return ptrace(PTRACE_GETREGS, pid_, nullptr, &r) == 0;
 }
+
+bool HostChild::set_regs(const user_regs_struct& r) {
+  ++counters_.setregs;
+  return ptrace(PTRACE_SETREGS, pid_, nullptr, &r) == 0;
+}
+
+bool HostChild::get_xstate(std::vector<uint8_t>& x) {
+  x.resize(16384);
+  iovec iov{x.data(), x.size()};
+  if (ptrace(PTRACE_GETREGSET, pid_, NT_X86_XSTATE, &iov) != 0) return false;
+  x.resize(iov.iov_len);
+  ++counters_.xstate_swaps;
+  return true;
+}
+
+bool HostChild::set_xstate(const std::vector<uint8_t>& x) {
+  iovec iov{const_cast<uint8_t*>(x.data()), x.size()};
+  return ptrace(PTRACE_SETREGSET, pid_, NT_X86_XSTATE, &iov) == 0;
+}
+
+void HostChild::resume() { ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr); }
+
+void HostChild::interrupt() { ptrace(PTRACE_INTERRUPT, pid_, nullptr, nullptr); }
 
 Stop HostChild::wait(bool want_siginfo) {
   int st = 0;
   pid_t r;
   while ((r = waitpid(pid_, &st, __WALL)) < 0 && errno == EINTR) {}
-  regs_.invalidate();
-  Stop s{};
   if (r < 0) {
     alive_ = false;
+    Stop s{};
     s.kind = Stop::Kind::Killed;
     s.signo = SIGKILL;
     return s;
   }
+  return decode(st, want_siginfo);
+}
+
+Stop HostChild::decode(int st, bool want_siginfo) {
+  Stop s{};
   if (WIFEXITED(st)) {
     alive_ = false;
     s.kind = Stop::Kind::Exited;
@@ -186,24 +214,23 @@ Stop HostChild::wait(bool want_siginfo) {
 
 uint32_t HostChild::run_batch(uint32_t count) {
   ops_->count = count;
-  user_regs_struct guest = regs_.get();
-  guest.orig_rax = ~0ULL; // never let the host restart a "syscall" on resume
-  user_regs_struct s = guest;
+  user_regs_struct s = initial_regs_;
   s.rip = batch_entry_;
   s.rsp = batch_stack_;
   s.eflags = 0x246;
-  regs_.replace(s);
-  if (!regs_.flush() || ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0)
+  s.orig_rax = ~0ULL; // never let the host restart a "syscall" on resume
+  if (!set_regs(s) || ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0)
     throw std::runtime_error("host child: cannot start a stub batch");
   ++counters_.stub_runs;
   Stop st = wait(false);
+  // A PTRACE_INTERRUPT sent while the guest ran may land here instead.
+  while (st.kind == Stop::Kind::Event && ptrace(PTRACE_CONT, pid_, nullptr, nullptr) == 0) st = wait(false);
   --counters_.stops_signal;
   ++counters_.stops_stub;
   if (st.kind != Stop::Kind::Signal || st.signo != SIGTRAP) {
     throw std::runtime_error(fmt::format("host child {}: stub batch ended with stop kind {} signal {}",
                                          pid_, int(st.kind), st.signo));
   }
-  regs_.replace(guest);
   return results_->done;
 }
 

@@ -13,7 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "arch-um/registers.h"
+#include <sys/user.h>
+
+#include <vector>
 #include "arch-um/stub_abi.h"
 
 namespace gk::arch {
@@ -28,6 +30,7 @@ struct Stop {
 struct ChildCounters {
   uint64_t stops_syscall = 0, stops_signal = 0, stops_stub = 0, stops_other = 0;
   uint64_t stub_runs = 0;
+  uint64_t getregs = 0, setregs = 0, xstate_swaps = 0;
 };
 
 class HostChild {
@@ -40,19 +43,32 @@ public:
   HostChild& operator=(const HostChild&) = delete;
 
   pid_t pid() const { return pid_; }
-  Registers& regs() { return regs_; }
+
+  // General registers and the extended FPU state (XSAVE layout).
+  bool get_regs(user_regs_struct& r);
+  bool set_regs(const user_regs_struct& r);
+  bool get_xstate(std::vector<uint8_t>& x);
+  bool set_xstate(const std::vector<uint8_t>& x);
+  // The registers the stub left after its hand-shake (segment selectors).
+  const user_regs_struct& initial_regs() const { return initial_regs_; }
 
   // Resume guest code under PTRACE_SYSEMU, delivering no host signal.
   void resume();
+  // Stop the running child (preemption); it reports a PTRACE_EVENT_STOP.
+  void interrupt();
   // Block until the child stops or dies. `want_siginfo` false skips
   // PTRACE_GETSIGINFO for signal stops whose cause is known (the stub's int3).
   Stop wait(bool want_siginfo = true);
+  // Turn a waitpid status of this child into a Stop (the event loop reaps
+  // stops of every child with waitpid(-1) and hands them over here).
+  Stop decode(int status, bool want_siginfo = true);
 
   // The channel: the kernel writes ops, the stub writes results.
   stub::OpsPage& ops() { return *ops_; }
   const stub::ResultPage& results() const { return *results_; }
   // Run ops()[0..count) in the stub; returns how many ran (stops at the first
-  // failure). Guest registers are preserved. Throws if the child misbehaves.
+  // failure). The child's general registers are the stub's afterwards: the
+  // caller reloads the guest's. Throws if the child misbehaves.
   uint32_t run_batch(uint32_t count);
 
   // Host-side figures of this child, read from /proc.
@@ -65,13 +81,13 @@ public:
   const ChildCounters& counters() const { return counters_; }
 
 private:
-  HostChild() : regs_(0) {}
+  HostChild() = default;
   void handshake();
   void check_host_maps() const;
 
   pid_t pid_ = -1;
   bool alive_ = false;
-  Registers regs_;
+  user_regs_struct initial_regs_{};
   int channel_fd_ = -1;
   stub::OpsPage* ops_ = nullptr;
   stub::ResultPage* results_ = nullptr;

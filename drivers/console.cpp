@@ -2,6 +2,7 @@
 
 #include <asm/ioctls.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "guestkernel/kernel.h"
 #include "mm/address_space.h"
 
 namespace gk::drivers {
@@ -26,15 +28,22 @@ Console::Console(int host_fd, bool readable) : host_fd_(host_fd), is_tty_(isatty
   memcpy(termios_.c_cc, cc, sizeof cc);
 }
 
-int64_t Console::read(void* buf, size_t n) {
+// Until the tty line discipline lands, a reader polls the host fd and sleeps
+// between polls, so it never stalls the kernel's event loop.
+int64_t Console::read(IoCtx& io, void* buf, size_t n) {
   for (;;) {
-    ssize_t r = ::read(host_fd_, buf, n);
-    if (r >= 0) return r;
-    if (errno != EINTR) return -EIO;
+    pollfd p{host_fd_, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) {
+      ssize_t r = ::read(host_fd_, buf, n);
+      if (r >= 0) return r;
+      if (errno != EINTR && errno != EAGAIN) return -EIO;
+    }
+    if (io.kernel.block(io.task, nullptr, int64_t(Kernel::now_ns() + 5'000'000), true) == WakeReason::Signal)
+      return -512; // ERESTARTSYS
   }
 }
 
-int64_t Console::write(const void* buf, size_t n) {
+int64_t Console::write(IoCtx&, const void* buf, size_t n) {
   const char* p = static_cast<const char*>(buf);
   size_t done = 0;
   while (done < n) {

@@ -21,8 +21,8 @@ class Console : public File {
 public:
   // host_fd: the kernel's own descriptor this console reads or writes.
   Console(int host_fd, bool readable);
-  int64_t read(void* buf, size_t n) override;
-  int64_t write(const void* buf, size_t n) override;
+  int64_t read(IoCtx& io, void* buf, size_t n) override;
+  int64_t write(IoCtx& io, const void* buf, size_t n) override;
   int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
   int64_t stat(struct stat& st) override;
   std::string describe() const override { return "console"; }

@@ -10,24 +10,11 @@
 #include "arch-um/tsc.h"
 #include "drivers/console.h"
 #include "guestkernel/exec/elf_loader.h"
+#include "guestkernel/signal_names.h"
 
 namespace gk {
 
 namespace {
-
-std::string signame(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  return abbrev ? std::string("SIG") + abbrev : fmt::format("signal {}", sig);
-}
-
-std::string segv_code(int code) {
-  switch (code) {
-  case SEGV_MAPERR: return "SEGV_MAPERR";
-  case SEGV_ACCERR: return "SEGV_ACCERR";
-  case SI_KERNEL: return "SI_KERNEL";
-  default: return fmt::format("code {}", code);
-  }
-}
 
 std::string escape(const uint8_t* p, size_t n, size_t shown) {
   std::string s = "\"";
@@ -46,7 +33,8 @@ std::string escape(const uint8_t* p, size_t n, size_t shown) {
 
 } // namespace
 
-Kernel::Kernel(const Options& o) : opts_(o), physmem_(o.mem_bytes), table_(make_syscall_table()) {
+Kernel::Kernel(const Options& o)
+    : opts_(o), hostname_(o.hostname), physmem_(o.mem_bytes), table_(make_syscall_table()) {
   trace_.syscall = o.trace_syscall;
   trace_.fault = o.trace_fault;
   trace_.mmu = o.trace_mmu;
@@ -54,8 +42,11 @@ Kernel::Kernel(const Options& o) : opts_(o), physmem_(o.mem_bytes), table_(make_
   arch::tsc_clock(); // start the calibration window
 }
 
-void Kernel::trace_syscall(Process& p, const SyscallArgs& a, int64_t ret) {
+Kernel::~Kernel() { shutdown_all(); }
+
+void Kernel::trace_syscall(Task& t, const SyscallArgs& a, int64_t ret) {
   const char* sig = a.nr < SyscallTable::kSize ? table_.sig[a.nr] : nullptr;
+  mm::AddressSpace& as = *t.mm->as;
   std::string args;
   for (int i = 0; sig && sig[i] && i < 6; ++i) {
     if (i) args += ", ";
@@ -67,7 +58,7 @@ void Kernel::trace_syscall(Process& p, const SyscallArgs& a, int64_t ret) {
     case 'o': args += fmt::format("{:#o}", v); break;
     case 's': {
       char buf[256];
-      int64_t n = p.mm->strncpy_from_user(buf, v, sizeof buf - 1);
+      int64_t n = as.strncpy_from_user(buf, v, sizeof buf - 1);
       args += n >= 0 ? escape(reinterpret_cast<uint8_t*>(buf), size_t(n), 64) : fmt::format("{:#x}", v);
       break;
     }
@@ -76,7 +67,7 @@ void Kernel::trace_syscall(Process& p, const SyscallArgs& a, int64_t ret) {
       int64_t n = sig[i] == 'b' ? int64_t(a.a[i + 1]) : ret;
       uint8_t buf[32];
       size_t take = n > 0 ? std::min<size_t>(size_t(n), sizeof buf) : 0;
-      if (take && p.mm->copy_from_user(buf, v, take) == 0) args += escape(buf, size_t(n), take);
+      if (take && as.copy_from_user(buf, v, take) == 0) args += escape(buf, size_t(n), take);
       else args += fmt::format("{:#x}", v);
       break;
     }
@@ -84,17 +75,21 @@ void Kernel::trace_syscall(Process& p, const SyscallArgs& a, int64_t ret) {
     }
   }
   if (!sig) args = fmt::format("{:#x}, {:#x}, {:#x}, ...", a.a[0], a.a[1], a.a[2]);
-  std::string result = ret < 0 && ret > -4096 ? fmt::format("-1 {} ({})", strerrorname_np(int(-ret)) ?: "?",
-                                                             strerror(int(-ret)))
-                                              : (ret > 4096 || ret < 0 ? fmt::format("{:#x}", ret)
-                                                                       : fmt::format("{}", ret));
-  trace_.line(p.pid, "{}({}) = {}", syscall_name(a.nr), args, result);
+  std::string result;
+  if (ret < 0 && ret > -4096) {
+    const char* name = strerrorname_np(int(-ret));
+    result = name ? fmt::format("-1 {} ({})", name, strerror(int(-ret))) : fmt::format("{} (restart)", ret);
+  } else {
+    result = ret > 4096 || ret < 0 ? fmt::format("{:#x}", ret) : fmt::format("{}", ret);
+  }
+  trace_.line(t.tid, "{}({}) = {}", syscall_name(a.nr), args, result);
 }
 
-void Kernel::handle_syscall(Process& p) {
-  const user_regs_struct& r = p.child->regs().get();
+void Kernel::handle_syscall(Task& t) {
+  const user_regs_struct& r = t.regs;
   SyscallArgs a{r.orig_rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
-  SyscallCtx ctx{*this, p};
+  SyscallCtx ctx{*this, t};
+  t.syscall_nr = int64_t(a.nr);
   int64_t ret;
   if (a.nr < SyscallTable::kSize && table_.fn[a.nr]) {
     ++stats_.syscalls[a.nr];
@@ -104,161 +99,161 @@ void Kernel::handle_syscall(Process& p) {
     if (a.nr < SyscallTable::kSize) ++stats_.syscalls[a.nr];
     if (unknown_logged_.insert(a.nr).second)
       fmt::print(stderr, "guestkernel: pid {} ({}) called unimplemented syscall {} ({}); returning ENOSYS\n",
-                 p.pid, p.comm, syscall_name(a.nr), a.nr);
+                 t.proc->pid, t.proc->comm, syscall_name(a.nr), a.nr);
     ret = -ENOSYS;
   }
-  if (trace_.syscall) trace_syscall(p, a, ret);
-  if (!p.exited) p.child->regs().mut().rax = uint64_t(ret);
+  if (trace_.syscall) trace_syscall(t, a, ret);
+  if (ret == kSyscallNoReturn) return; // execve, sigreturn: registers already set
+  t.regs.rax = uint64_t(ret);
+  t.regs_dirty = true;
 }
 
-void Kernel::kill_guest(Process& p, int sig, const std::string& why) {
-  p.exited = true;
-  p.term_signal = sig;
-  fmt::print(stderr, "guestkernel: pid {} ({}) killed by {}{}{}\n", p.pid, p.comm, signame(sig),
-             why.empty() ? "" : ": ", why);
-}
-
-void Kernel::handle_signal_stop(Process& p, const arch::Stop& s) {
-  const user_regs_struct& r = p.child->regs().get();
-  switch (s.signo) {
-  case SIGSEGV:
-  case SIGBUS: {
-    ++stats_.fault_stops;
-    uint64_t addr = uint64_t(s.info.si_addr);
-    if (s.info.si_code == SI_KERNEL) { // general protection: no address to fault in
-      ++stats_.guest_signals;
-      kill_guest(p, SIGSEGV, fmt::format("general protection fault at rip {:#x}", r.rip));
-      return;
+void Kernel::handle_fault(Task& t, const arch::Stop& s) {
+  const user_regs_struct& r = t.regs;
+  Process& p = *t.proc;
+  if (s.signo != SIGSEGV && s.signo != SIGBUS) {
+    // Traps and faults the host classified for us: the guest gets the same.
+    siginfo_t info = s.info;
+    if (s.signo == SIGTRAP && info.si_code <= 0) { // int3 arrives as SI_KERNEL on x86-64
+      info = {};
+      info.si_signo = SIGTRAP;
+      info.si_code = SI_KERNEL;
     }
-    mm::Access acc = addr == r.rip ? mm::Access::Exec : mm::Access::Unknown;
-    mm::FaultResult res = p.mm->fault(addr, acc, true);
-    if (trace_.fault)
-      trace_.line(p.pid, "fault {:#x} rip={:#x}{} host={}/{} -> {}", addr, r.rip,
-                  acc == mm::Access::Exec ? " exec" : "", signame(s.signo), s.info.si_code,
-                  mm::fault_result_name(res));
-    if (res == mm::FaultResult::Mapped) {
-      // A fault that keeps coming back means the mirror is not doing its job.
-      if (addr == last_fault_addr_ && r.rip == last_fault_rip_) {
-        if (++same_fault_count_ > 8)
-          throw std::runtime_error(fmt::format("fault loop at {:#x} (rip {:#x}) under --mmu={}", addr, r.rip,
-                                               mm::backend_name(opts_.backend)));
-      } else {
-        last_fault_addr_ = addr;
-        last_fault_rip_ = r.rip;
-        same_fault_count_ = 0;
-      }
-      return;
-    }
-    if (res == mm::FaultResult::Oom) {
-      kill_guest(p, SIGKILL, fmt::format("out of guest memory (--mem={} MiB) at {:#x}",
-                                         opts_.mem_bytes >> 20, addr));
-      return;
-    }
-    ++stats_.guest_signals;
-    ++stats_.faults.segv;
-    int code = res == mm::FaultResult::MapErr ? SEGV_MAPERR : SEGV_ACCERR;
-    kill_guest(p, SIGSEGV, fmt::format("{} at {:#x} (rip {:#x})", segv_code(code), addr, r.rip));
+    force_signal(t, info);
     return;
   }
-  case SIGTRAP:
-  case SIGILL:
-  case SIGFPE:
-    ++stats_.guest_signals;
-    kill_guest(p, s.signo, fmt::format("at rip {:#x}", r.rip));
+  ++stats_.fault_stops;
+  uint64_t addr = uint64_t(s.info.si_addr);
+  siginfo_t info{};
+  info.si_signo = SIGSEGV;
+  if (s.info.si_code == SI_KERNEL) { // general protection: no address to fault in
+    info.si_code = SI_KERNEL;
+    force_signal(t, info);
     return;
-  default:
-    // Host signals sent to the child from outside (stop, continue, ...) are
-    // not the guest's business: the child is resumed as if nothing happened.
+  }
+  mm::Access acc = addr == r.rip ? mm::Access::Exec : mm::Access::Unknown;
+  mm::FaultResult res = t.mm->as->fault(addr, acc, true);
+  if (trace_.fault)
+    trace_.line(t.tid, "fault {:#x} rip={:#x}{} host={}/{} -> {}", addr, r.rip, acc == mm::Access::Exec ? " exec" : "",
+                signal_name(s.signo), s.info.si_code, mm::fault_result_name(res));
+  if (res == mm::FaultResult::Mapped) return;
+  if (res == mm::FaultResult::Oom) {
+    fmt::print(stderr, "guestkernel: out of guest memory (--mem={} MiB): killing pid {} ({}) at {:#x}\n",
+               opts_.mem_bytes >> 20, p.pid, p.comm, addr);
+    siginfo_t kill{};
+    kill.si_signo = SIGKILL;
+    send_signal(p, kill);
     return;
+  }
+  ++stats_.faults.segv;
+  info.si_code = res == mm::FaultResult::MapErr ? SEGV_MAPERR : SEGV_ACCERR;
+  info.si_addr = reinterpret_cast<void*>(addr);
+  force_signal(t, info);
+}
+
+// Runs the task's guest code until its next stop, then handles the stop.
+void Kernel::run_in_guest(Task& t) {
+  MmContext& m = *t.mm;
+  while (m.owner && m.owner != &t) {
+    block(t, &m.child_free, -1, false);
+    if (t.exiting) return;
+  }
+  m.owner = &t;
+  if (m.as->mmu().pending()) {
+    ChildChannel ch(*m.child);
+    m.as->flush_host(ch);
+    m.regs_loaded = nullptr; // the stub ran on the child's registers
+    if (now_ns() >= next_sample_ns_) sample_host_figures(m);
+  }
+  if (m.regs_loaded != &t || t.regs_dirty) {
+    user_regs_struct r = t.regs;
+    r.orig_rax = ~0ULL; // the host must never restart anything itself
+    m.child->set_regs(r);
+    m.regs_loaded = &t;
+    t.regs_dirty = false;
+  }
+  if (m.xstate_loaded != &t) {
+    if (m.xstate_loaded) m.child->get_xstate(m.xstate_loaded->xstate);
+    if (!t.xstate.empty()) m.child->set_xstate(t.xstate);
+    m.xstate_loaded = &t;
+  }
+  m.owner_since_ns = now_ns();
+  m.interrupt_sent = false;
+  t.state = TaskState::InGuest;
+  m.child->resume();
+  park(t);
+  // The loop handed us a stop of our child.
+  arch::Stop s = t.stop;
+  if (s.kind == arch::Stop::Kind::Exited || s.kind == arch::Stop::Kind::Killed) {
+    m.owner = nullptr;
+    fmt::print(stderr, "guestkernel: host child {} of pid {} ({}) died unexpectedly; killing the process\n",
+               m.child->pid(), t.proc->pid, t.proc->comm);
+    exit_group(t, SIGKILL);
+    return;
+  }
+  m.child->get_regs(t.regs);
+  m.regs_loaded = &t;
+  m.owner = nullptr;
+  m.child_free.wake(1);
+  t.syscall_nr = -1;
+  switch (s.kind) {
+  case arch::Stop::Kind::Syscall: handle_syscall(t); break;
+  case arch::Stop::Kind::Signal:
+    if (s.signo == SIGSEGV || s.signo == SIGBUS || s.signo == SIGTRAP || s.signo == SIGILL || s.signo == SIGFPE)
+      handle_fault(t, s);
+    // Other host signals sent to the child from outside are not the guest's business.
+    break;
+  case arch::Stop::Kind::Event: // preempted (PTRACE_INTERRUPT) or a host group-stop
+    yield(t);
+    break;
+  default: break;
   }
 }
 
-void Kernel::sample_host_figures(Process& p) {
-  if (!p.child || !p.child->alive()) return;
-  uint64_t vmas = p.child->host_vmas_in_guest_space();
+void Kernel::task_main(Task& t) {
+  try {
+    while (!t.exiting) {
+      deliver_signals(t);
+      if (t.exiting) break;
+      run_in_guest(t);
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "guestkernel: internal error in pid {} ({}): {}; killing it\n", t.proc->pid, t.proc->comm,
+               e.what());
+    if (t.mm && t.mm->owner == &t) t.mm->owner = nullptr;
+    if (!t.proc->group_exit) exit_group(t, SIGKILL);
+  }
+  exit_thread(t, t.exit_code);
+}
+
+void Kernel::sample_host_figures(MmContext& m) {
+  if (!m.child || !m.child->alive()) return;
+  uint64_t vmas = m.child->host_vmas_in_guest_space();
   stats_.peak_host_vmas = std::max(stats_.peak_host_vmas, vmas);
   stats_.exit_host_vmas = vmas;
-  stats_.host_minor_faults = p.child->host_minor_faults();
+  next_sample_ns_ = now_ns() + 250'000'000; // reading maps costs ~0.3 us per host VMA
 }
 
 int Kernel::run() {
-  stats_.start_ns = arch::monotonic_ns();
-  auto p = std::make_unique<Process>();
-  p->exe = opts_.program;
-  std::string base = opts_.program.substr(opts_.program.rfind('/') + 1);
-  p->comm = base.substr(0, 15);
-  p->child = arch::HostChild::spawn(physmem_.fd());
-  mm::MmConfig cfg;
-  cfg.fault_around = opts_.fault_around;
-  cfg.stack_limit = p->rlimits[RLIMIT_STACK].rlim_cur;
-  p->mm = std::make_unique<mm::AddressSpace>(physmem_, opts_.backend, stats_.mmu, stats_.faults, cfg);
-  if (trace_.mmu) p->mm->mmu().trace = [this, pid = p->pid](std::string_view s) { trace_.raw(pid, s); };
-  p->fds.install_at(0, std::make_shared<drivers::Console>(STDIN_FILENO, true));
-  p->fds.install_at(1, std::make_shared<drivers::Console>(STDOUT_FILENO, false));
-  p->fds.install_at(2, std::make_shared<drivers::Console>(STDERR_FILENO, false));
-
+  stats_.start_ns = now_ns();
+  Process* p = new_process(nullptr);
+  p->pgid = p->sid = p->pid;
+  p->fds = std::make_shared<FdTable>();
+  p->fds->install_at(0, std::make_shared<drivers::Console>(STDIN_FILENO, true));
+  p->fds->install_at(1, std::make_shared<drivers::Console>(STDOUT_FILENO, false));
+  p->fds->install_at(2, std::make_shared<drivers::Console>(STDERR_FILENO, false));
+  Task* t = new_task(p, new_mm_context());
   std::vector<std::string> argv = {opts_.program};
   argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
-  AuxCreds creds{p->creds.uid, p->creds.euid, p->creds.gid, p->creds.egid};
-  auto loaded = load_elf(*p->mm, opts_.program, argv, opts_.env, creds);
-  if (auto* e = std::get_if<ExecError>(&loaded)) {
-    fmt::print(stderr, "guestkernel: cannot start {}: {}\n", opts_.program, e->message);
-    return e->err == ENOENT ? 127 : 126;
-  }
-  const ExecImage& img = std::get<ExecImage>(loaded);
-  {
-    user_regs_struct& r = p->child->regs().mut();
-    user_regs_struct fresh{};
-    fresh.cs = r.cs;
-    fresh.ss = r.ss;
-    fresh.ds = r.ds;
-    fresh.es = r.es;
-    fresh.fs = r.fs;
-    fresh.gs = r.gs;
-    fresh.rip = img.entry;
-    fresh.rsp = img.sp;
-    fresh.eflags = 0x202;
-    fresh.orig_rax = ~0ULL;
-    r = fresh;
-  }
-
-  ChildChannel channel(*p->child);
-  try {
-    while (!p->exited) {
-      p->mm->flush_host(channel);
-      // Reading /proc/PID/maps costs ~0.3 us per host VMA: sample by time.
-      if (stats_.mmu.batches != last_sample_batch_ && arch::monotonic_ns() >= next_sample_ns_) {
-        sample_host_figures(*p);
-        last_sample_batch_ = stats_.mmu.batches;
-        next_sample_ns_ = arch::monotonic_ns() + kSampleIntervalNs;
-      }
-      p->child->resume();
-      arch::Stop s = p->child->wait();
-      switch (s.kind) {
-      case arch::Stop::Kind::Syscall: handle_syscall(*p); break;
-      case arch::Stop::Kind::Signal: handle_signal_stop(*p, s); break;
-      case arch::Stop::Kind::Event: break;
-      case arch::Stop::Kind::Exited:
-      case arch::Stop::Kind::Killed:
-        kill_guest(*p, s.kind == arch::Stop::Kind::Killed ? s.signo : SIGKILL,
-                   fmt::format("its host child {} died unexpectedly", p->child->pid()));
-        break;
-      }
-    }
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "guestkernel: internal error while running pid {} ({}): {}\n", p->pid, p->comm, e.what());
-    p->exited = true;
-    p->term_signal = SIGKILL;
-  }
-  sample_host_figures(*p);
-  stats_.stops = p->child->counters();
-  stats_.regs_fetches = p->child->regs().fetches();
-  stats_.regs_stores = p->child->regs().stores();
-  p->child->kill();
-  stats_.end_ns = arch::monotonic_ns();
+  int64_t r = exec(*t, opts_.program, argv, opts_.env);
+  if (r < 0) return r == -ENOENT ? 127 : 126; // exec printed why
+  spawn_fiber(*t);
+  loop();
+  stats_.end_ns = now_ns();
+  shutdown_all();
   if (opts_.stats) print_stats(stderr, *this, stats_);
   if (!opts_.stats_json.empty()) write_stats_json(opts_.stats_json, *this, stats_);
-  return p->shell_status();
+  return init_status_;
 }
 
 } // namespace gk

@@ -1,15 +1,25 @@
-// The kernel: guest physical memory, the syscall table, the guest's
-// processes, and the loop that turns host stops into guest events.
+// The kernel: guest physical memory, the syscall table, every task and
+// process, and the event loop that turns host stops into guest events.
+//
+// One host thread runs everything. Each guest thread (Task) has a
+// Boost.Context fiber as its kernel stack: its fiber resumes guest code,
+// parks while the guest runs, and handles the stop the loop hands it; a
+// handler that must wait parks on a WaitQueue. The loop waits on a signalfd
+// (SIGCHLD: some child stopped), the timers, and the console.
 #pragma once
 #include <array>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "guestkernel/options.h"
-#include "guestkernel/process.h"
+#include "guestkernel/sched/timers.h"
 #include "guestkernel/syscalls/syscall.h"
+#include "guestkernel/task.h"
 #include "guestkernel/trace.h"
 #include "mm/physmem.h"
 
@@ -17,50 +27,133 @@ namespace gk {
 
 inline constexpr const char* kGuestRelease = "6.1.0-guestkernel";
 
+// Linux's internal restart codes: never seen by the guest.
+inline constexpr int64_t kErestartSys = -512;
+inline constexpr int64_t kErestartNoIntr = -513;
+inline constexpr int64_t kErestartNoHand = -514;
+inline constexpr int64_t kErestartRestartBlock = -516;
+
 struct KernelStats {
   std::array<uint64_t, SyscallTable::kSize> syscalls{};
   uint64_t unknown_syscalls = 0;
   uint64_t fault_stops = 0;   // host SIGSEGV/SIGBUS stops of children
-  uint64_t guest_signals = 0; // faults that became guest signals
+  uint64_t guest_signals = 0; // signals delivered to guest handlers
+  uint64_t preemptions = 0;
+  uint64_t forks = 0, execs = 0, host_children = 0;
   mm::FaultCounters faults;
   mm::MmuStats mmu;
-  // Sampled from each child's /proc (at most every 250 ms, and at exit).
-  uint64_t peak_host_vmas = 0;
+  uint64_t peak_host_vmas = 0; // sampled from children's /proc
   uint64_t exit_host_vmas = 0;
-  uint64_t host_minor_faults = 0;
-  uint64_t regs_fetches = 0, regs_stores = 0;
-  arch::ChildCounters stops;
+  uint64_t host_minor_faults = 0; // of children, summed at their end
+  arch::ChildCounters stops;      // summed over children
   uint64_t start_ns = 0, end_ns = 0;
 };
 
 class Kernel {
 public:
   explicit Kernel(const Options& o);
-  // Runs the program to completion; returns the status a shell would see.
+  ~Kernel();
+  // Runs the program as pid 1 until it exits; returns the status a shell would see.
   int run();
 
-  const std::string& hostname() const { return opts_.hostname; }
+  const std::string& hostname() const { return hostname_; }
+  void set_hostname(std::string h) { hostname_ = std::move(h); }
   const Options& options() const { return opts_; }
   KernelStats& stats() { return stats_; }
+  const KernelStats& stats() const { return stats_; }
   Trace& trace() { return trace_; }
+  mm::PhysMem& physmem() { return physmem_; }
+  Timers& timers() { return timers_; }
+  static uint64_t now_ns();
+
+  // ---- scheduling (sched.cpp) ----
+  // Parks `t` until woken, until `deadline_ns` (CLOCK_MONOTONIC, -1: none),
+  // or, if interruptible, until a signal arrives.
+  WakeReason block(Task& t, WaitQueue* q, int64_t deadline_ns, bool interruptible);
+  void wake(Task& t, WakeReason why = WakeReason::Woken);
+  void yield(Task& t); // to the back of the run queue
+
+  // ---- tasks and processes (lifecycle.cpp) ----
+  Task* find_task(int tid);
+  Process* find_process(int pid);
+  const std::map<int, std::unique_ptr<Process>>& processes() const { return processes_; }
+  Process* init_process() { return find_process(1); }
+  // A new address-space context with its own host child (as may be null: a fresh one).
+  std::shared_ptr<MmContext> new_mm_context(std::unique_ptr<mm::AddressSpace> as = nullptr);
+  std::unique_ptr<mm::AddressSpace> new_address_space();
+  // clone/fork/vfork: returns the new tid or -errno.
+  int64_t clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
+                     uint64_t tls);
+  // exec: replace the process image; -errno, or 0 and the task continues at the new entry.
+  int64_t exec(Task& t, const std::string& path, std::vector<std::string> argv, std::vector<std::string> envp);
+  void exit_thread(Task& t, int code);
+  void exit_group(Task& t, int wait_status);
+  // wait4/waitid core: returns pid, 0 (WNOHANG, nothing yet) or -errno.
+  int64_t wait_child(Task& t, int64_t pid, int options, int* status, siginfo_t* info, rusage* ru);
+  int task_count() const { return int(tasks_.size()); }
+
+  // ---- signals (signal.cpp) ----
+  void send_signal(Process& p, const siginfo_t& info);
+  void send_signal(Task& t, const siginfo_t& info);
+  void force_signal(Task& t, const siginfo_t& info); // synchronous faults: cannot be blocked or ignored
+  bool signal_pending(const Task& t) const;
+  // Before returning to user mode: act on one pending signal (handler
+  // frame, default action) and on syscall restarts.
+  void deliver_signals(Task& t);
+  int64_t sigreturn(Task& t);
+  // Save/load a task's xstate (FPU) from its child when it is live there.
+  std::vector<uint8_t>& task_xstate(Task& t);
+  // Takes the next deliverable (unblocked) pending signal of t.
+  bool dequeue_signal(Task& t, siginfo_t& info);
 
 private:
-  void handle_syscall(Process& p);
-  void handle_signal_stop(Process& p, const arch::Stop& s);
-  void kill_guest(Process& p, int sig, const std::string& why);
-  void sample_host_figures(Process& p);
-  void trace_syscall(Process& p, const SyscallArgs& a, int64_t ret);
+  friend void wake_waiter(Task* t);
+  // sched.cpp
+  void spawn_fiber(Task& t);
+  void park(Task& t);
+  void loop();
+  void dispatch_host_stop(pid_t pid, int status);
+  int64_t preempt_check(uint64_t now);
+  // kernel.cpp
+  void task_main(Task& t);
+  void run_in_guest(Task& t);
+  void handle_syscall(Task& t);
+  void handle_fault(Task& t, const arch::Stop& s);
+  void trace_syscall(Task& t, const SyscallArgs& a, int64_t ret);
+  void sample_host_figures(MmContext& m);
+  // lifecycle.cpp
+  Task* new_task(Process* p, std::shared_ptr<MmContext> mm);
+  Process* new_process(Process* parent);
+  void release_mm(Task& t);
+  void process_exit(Process& p, int wait_status);
+  void notify_parent(Process& p, int code, int status);
+  void reap(Process& p, Process& parent);
+  void destroy_task(Task* t);
+  void shutdown_all();
+  // signal.cpp
+  bool setup_frame(Task& t, int sig, const KSigaction& act, const siginfo_t& info);
+  void do_group_stop(Task& t, int sig);
+  void restart_syscall_if_needed(Task& t, const KSigaction* act);
 
   Options opts_;
+  std::string hostname_;
   Trace trace_;
   mm::PhysMem physmem_;
   SyscallTable table_;
   KernelStats stats_;
+  Timers timers_;
   std::set<uint64_t> unknown_logged_;
-  uint64_t last_fault_addr_ = ~0ULL, last_fault_rip_ = 0;
-  int same_fault_count_ = 0;
-  static constexpr uint64_t kSampleIntervalNs = 250'000'000;
-  uint64_t next_sample_ns_ = 0, last_sample_batch_ = 0;
+
+  std::map<int, std::unique_ptr<Process>> processes_;
+  std::unordered_map<int, std::unique_ptr<Task>> tasks_;
+  std::unordered_map<pid_t, MmContext*> by_host_pid_;
+  std::deque<Task*> runq_;
+  std::vector<Task*> dead_;
+  int next_pid_ = 1;
+  bool shutdown_ = false;
+  int init_status_ = 0;
+  int sigchld_fd_ = -1, epoll_fd_ = -1;
+  uint64_t next_sample_ns_ = 0;
 };
 
 // --stats output (stats.cpp).

@@ -10,8 +10,10 @@
 int main(int argc, char** argv) {
   gk::Options opts = gk::parse_options(argc, argv);
   try {
-    gk::Kernel kernel(opts);
-    return kernel.run();
+    // Never destroyed: at exit, guest tasks' fibers may still be parked, and
+    // unwinding them buys nothing (host children are already gone).
+    auto* kernel = new gk::Kernel(opts);
+    return kernel->run();
   } catch (const std::exception& e) {
     fmt::print(stderr, "guestkernel: {}\n", e.what());
     return 125;

@@ -41,13 +41,17 @@ void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
     if (s.syscalls[nr]) fmt::print(out, "  {:<22} {:>10}\n", syscall_name(nr), s.syscalls[nr]);
   const auto& f = s.faults;
   fmt::print(out, "page faults              {} host fault stops\n", s.fault_stops);
+  fmt::print(out, "  copy-on-write copies   {:>10}\n  copy-on-write reuses   {:>10}\n", f.cow_copy, f.cow_reuse);
   fmt::print(out, "  demand-zero            {:>10}\n  fault-around pages     {:>10}\n"
                   "  re-mirrored            {:>10}\n  stack growth           {:>10}\n"
                   "  kernel-side (uaccess)  {:>10}\n  -> guest SIGSEGV       {:>10}\n  -> out of memory       {:>10}\n",
              f.demand_zero, f.around, f.remirror, f.stack_growth, f.kernel, f.segv, f.oom);
   fmt::print(out, "ptrace stops             {} syscall, {} fault/signal, {} stub, {} other\n",
              s.stops.stops_syscall, s.stops.stops_signal, s.stops.stops_stub, s.stops.stops_other);
-  fmt::print(out, "register transfers       {} GETREGS, {} SETREGS\n", s.regs_fetches, s.regs_stores);
+  fmt::print(out, "register transfers       {} GETREGS, {} SETREGS, {} xstate saves\n", s.stops.getregs,
+             s.stops.setregs, s.stops.xstate_swaps);
+  fmt::print(out, "processes                {} forks, {} execs, {} host children, {} preemptions, {} guest signals\n",
+             s.forks, s.execs, s.host_children, s.preemptions, s.guest_signals);
   fmt::print(out, "stub runs                {}\n", s.mmu.batches);
   fmt::print(out, "host mm ops ({})       {:>10} {:>12} {:>10}\n", mm::backend_name(o.backend), "count",
              "total ms", "avg us");
@@ -75,11 +79,13 @@ void write_stats_json(const std::string& path, const Kernel& k, const KernelStat
   j["unknown_syscalls"] = s.unknown_syscalls;
   const auto& f = s.faults;
   j["faults"] = {{"host_fault_stops", s.fault_stops}, {"demand_zero", f.demand_zero}, {"around", f.around},
-                 {"remirror", f.remirror}, {"stack_growth", f.stack_growth}, {"kernel", f.kernel},
+                 {"remirror", f.remirror}, {"cow_copy", f.cow_copy}, {"cow_reuse", f.cow_reuse}, {"stack_growth", f.stack_growth}, {"kernel", f.kernel},
                  {"segv", f.segv}, {"oom", f.oom}};
   j["ptrace_stops"] = {{"syscall", s.stops.stops_syscall}, {"signal", s.stops.stops_signal},
                        {"stub", s.stops.stops_stub}, {"other", s.stops.stops_other}};
-  j["regs"] = {{"getregs", s.regs_fetches}, {"setregs", s.regs_stores}};
+  j["regs"] = {{"getregs", s.stops.getregs}, {"setregs", s.stops.setregs}, {"xstate_saves", s.stops.xstate_swaps}};
+  j["processes"] = {{"forks", s.forks}, {"execs", s.execs}, {"host_children", s.host_children},
+                    {"preemptions", s.preemptions}, {"guest_signals", s.guest_signals}};
   j["stub_runs"] = s.mmu.batches;
   json hc = json::object();
   for (const auto& h : host_calls(s)) hc[h.name] = {{"count", h.calls}, {"total_ms", h.total_ms}, {"avg_us", h.avg_us}};

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace gk::mm {
@@ -109,11 +110,13 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
   vmas_.protect(addr, addr + len, prot);
   uint64_t flags = pte::flags_for_prot(prot);
   constexpr uint64_t kProtBits = pte::P | pte::RW | pte::US | pte::NX;
-  // Mirrored runs get a host mprotect, coalesced by the MMU queue.
+  // Mirrored runs get a host mprotect, coalesced by the MMU queue. A shared
+  // copy-on-write frame stays read-only until a write fault copies it.
   pt_.for_each(addr, addr + len, [&](uint64_t va, uint64_t& e) {
     if (!(e & pte::P)) return;
     e = (e & ~kProtBits) | flags;
-    if ((e & pte::HOSTMAPPED) && !mmu_.needs_vma_reserve()) mmu_.protect(va, 1, prot);
+    if (e & pte::COW) e &= ~pte::RW;
+    if ((e & pte::HOSTMAPPED) && !mmu_.needs_vma_reserve()) mmu_.protect(va, 1, pte::prot_of(e));
   });
   // rfp: one mprotect covers the mirrors and the reserve under the VMA.
   if (mmu_.needs_vma_reserve()) mmu_.protect(addr, len / kPageSize, prot);
@@ -194,11 +197,21 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   uint64_t va = page_down(addr);
   uint64_t* e = pt_.lookup(va);
   if (e && (*e & pte::P)) {
+    bool cow = (*e & pte::COW) && (v->prot & PROT_WRITE) && (*e & pte::US);
     // The host mirror exists, so the host refused this access: the guest
-    // PTE forbids it too. (Copy-on-write will be decided here.)
-    if (from_guest && (*e & pte::HOSTMAPPED)) return FaultResult::AccErr;
+    // PTE forbids it too, unless it is a write to a copy-on-write page.
+    if (from_guest && (*e & pte::HOSTMAPPED) && !(cow && access != Access::Exec)) return FaultResult::AccErr;
     if (!allowed || !(*e & pte::US)) return FaultResult::AccErr;
-    if (access == Access::Write && !(*e & pte::RW)) return FaultResult::AccErr;
+    if (access == Access::Write && !(*e & pte::RW)) {
+      if (!cow) return FaultResult::AccErr;
+    }
+    if (cow && (access == Access::Write || (from_guest && (*e & pte::HOSTMAPPED)))) {
+      if (!break_cow(va, *e, *v, from_guest || (*e & pte::HOSTMAPPED))) {
+        ++faults_.oom;
+        return FaultResult::Oom;
+      }
+      return FaultResult::Mapped;
+    }
     if (!from_guest) return FaultResult::Mapped;
     ++faults_.remirror;
   } else {
@@ -234,6 +247,54 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
     mmu_.map(a, pte::pfn(*n), 1, pte::prot_of(*n), v->prot, false);
   }
   return FaultResult::Mapped;
+}
+
+bool AddressSpace::break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror) {
+  uint64_t old = pte::pfn(e);
+  uint64_t flags = pte::flags_for_prot(v.prot) | pte::A | pte::D;
+  if (pm_.buddy().frame(old).refcount == 1) {
+    e = pte::make(old, flags); // the other side went away: keep the frame
+    ++faults_.cow_reuse;
+  } else {
+    auto fresh = pm_.alloc_zeroed(FrameKind::Anon);
+    if (!fresh) return false;
+    memcpy(pm_.frame_ptr(*fresh), pm_.frame_ptr(old), kPageSize);
+    pm_.put(old);
+    e = pte::make(*fresh, flags);
+    ++faults_.cow_copy;
+  }
+  if (mirror) {
+    e |= pte::HOSTMAPPED;
+    mmu_.map(va, pte::pfn(e), 1, pte::prot_of(e), v.prot, true);
+  }
+  return true;
+}
+
+std::unique_ptr<AddressSpace> AddressSpace::fork(MmuStats& child_stats, FaultCounters& child_faults) {
+  auto child = std::make_unique<AddressSpace>(pm_, mmu_.backend(), child_stats, child_faults, cfg_);
+  child->brk_start_ = brk_start_;
+  child->brk_ = brk_;
+  for (const auto& [start, v] : vmas_) child->add_vma(v);
+  bool ok = true;
+  pt_.for_each(0, kUserTop, [&](uint64_t va, uint64_t& e) {
+    if (!ok || !(e & pte::P)) return;
+    const Vma* v = vmas_.find(va);
+    if (!v) return;
+    if (!(v->flags & Vma::kShared)) {
+      if ((e & pte::RW) && (e & pte::HOSTMAPPED)) mmu_.protect(va, 1, pte::prot_of(e & ~pte::RW));
+      e = (e & ~pte::RW) | pte::COW;
+    }
+    uint64_t* ce = child->pt_.ensure(va);
+    if (!ce) {
+      ok = false;
+      return;
+    }
+    *ce = e & ~(pte::HOSTMAPPED | pte::A);
+    pm_.get(pte::pfn(e));
+    ++child->resident_;
+  });
+  if (!ok) return nullptr;
+  return child;
 }
 
 void AddressSpace::forget_host_mirrors() {

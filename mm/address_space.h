@@ -3,6 +3,7 @@
 // syscalls' semantics live here; user-memory copies live in uaccess.cpp.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "arch-um/stub_abi.h"
@@ -25,6 +26,8 @@ const char* fault_result_name(FaultResult r);
 
 struct FaultCounters {
   uint64_t demand_zero = 0; // fresh anonymous frames, faulting page only
+  uint64_t cow_copy = 0;    // copy-on-write: the frame was shared, copied
+  uint64_t cow_reuse = 0;   // copy-on-write: last user, made writable in place
   uint64_t around = 0;      // neighbours mapped by fault-around
   uint64_t remirror = 0;    // PTE present, host mirror missing
   uint64_t stack_growth = 0;
@@ -53,6 +56,11 @@ public:
   int64_t brk(uint64_t new_brk);
   void set_brk_base(uint64_t base) { brk_start_ = brk_ = base; }
   uint64_t brk_start() const { return brk_start_; }
+
+  // fork(): a new address space sharing every private frame copy-on-write
+  // (both sides write-protected, in the guest PTEs and in this side's host
+  // mirror) and every MAP_SHARED frame as it is. nullptr if memory runs out.
+  std::unique_ptr<AddressSpace> fork(MmuStats& child_stats, FaultCounters& child_faults);
 
   // ---- faults ----
   // from_guest: a host fault of the child (mirror the result, fault around);
@@ -91,6 +99,8 @@ private:
   uint64_t* populate(uint64_t va, const Vma& v, FaultResult& r);
   const Vma* find_or_grow_stack(uint64_t addr);
   void forget_host_mirrors();
+  // Give `va` its own writable frame; false when memory is exhausted.
+  bool break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror);
 
   PhysMem& pm_;
   PageTable pt_;

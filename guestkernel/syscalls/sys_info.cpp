@@ -25,10 +25,10 @@ int64_t sys_uname(SyscallCtx& c, const SyscallArgs& a) {
   return c.mm().copy_to_user(a.a[0], &u, sizeof u) ? -EFAULT : 0;
 }
 
-int64_t sys_getuid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.uid; }
-int64_t sys_geteuid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.euid; }
-int64_t sys_getgid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.gid; }
-int64_t sys_getegid(SyscallCtx& c, const SyscallArgs&) { return c.proc.creds.egid; }
+int64_t sys_getuid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.uid; }
+int64_t sys_geteuid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.euid; }
+int64_t sys_getgid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.gid; }
+int64_t sys_getegid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.egid; }
 
 int64_t sys_getrandom(SyscallCtx& c, const SyscallArgs& a) {
   if (a.a[2] & ~uint64_t(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return -EINVAL;

@@ -5,6 +5,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "guestkernel/kernel.h"
+
 #include <algorithm>
 #include <vector>
 
@@ -18,13 +20,14 @@ constexpr size_t kChunk = 64 << 10;
 constexpr uint64_t kMaxRw = 0x7ffff000; // MAX_RW_COUNT
 
 int64_t do_write(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
+  IoCtx io{c.kernel, c.task};
   n = std::min(n, kMaxRw);
   std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
   uint64_t done = 0;
   while (done < n) {
     size_t chunk = std::min<size_t>(n - done, kChunk);
     if (c.mm().copy_from_user(tmp.data(), buf + done, chunk)) return done ? int64_t(done) : -EFAULT;
-    int64_t w = f.write(tmp.data(), chunk);
+    int64_t w = f.write(io, tmp.data(), chunk);
     if (w < 0) return done ? int64_t(done) : w;
     done += uint64_t(w);
     if (size_t(w) < chunk) break;
@@ -35,14 +38,15 @@ int64_t do_write(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
 int64_t do_read(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
   n = std::min(n, kMaxRw);
   std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
-  int64_t r = f.read(tmp.data(), tmp.size());
+  IoCtx io{c.kernel, c.task};
+  int64_t r = f.read(io, tmp.data(), tmp.size());
   if (r <= 0) return r;
   if (c.mm().copy_to_user(buf, tmp.data(), size_t(r))) return -EFAULT;
   return r;
 }
 
 std::shared_ptr<File> file_for(SyscallCtx& c, uint64_t fd, int need) {
-  auto f = c.proc.fds.get(int(fd));
+  auto f = c.proc().fds->get(int(fd));
   if (!f) return nullptr;
   int acc = f->flags & O_ACCMODE;
   if (need == O_RDONLY && acc == O_WRONLY) return nullptr;
@@ -102,20 +106,20 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
 }
 
 int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
-  auto f = c.proc.fds.get(int(a.a[0]));
+  auto f = c.proc().fds->get(int(a.a[0]));
   if (!f) return -EBADF;
   return f->ioctl(c.mm(), a.a[1], a.a[2]);
 }
 
-int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) { return c.proc.fds.close(int(a.a[0])); }
+int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) { return c.proc().fds->close(int(a.a[0])); }
 
 int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
-  if (!c.proc.fds.get(int(a.a[0]))) return -EBADF;
+  if (!c.proc().fds->get(int(a.a[0]))) return -EBADF;
   return -ESPIPE; // only the console exists so far
 }
 
 int64_t stat_fd(SyscallCtx& c, uint64_t fd, uint64_t buf) {
-  auto f = c.proc.fds.get(int(fd));
+  auto f = c.proc().fds->get(int(fd));
   if (!f) return -EBADF;
   struct stat st;
   if (int64_t r = f->stat(st)) return r;
@@ -134,6 +138,53 @@ int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
   return -ENOENT;
 }
 
+int64_t sys_dup(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = c.proc().fds->get(int(a.a[0]));
+  if (!f) return -EBADF;
+  return c.proc().fds->install(f);
+}
+
+int64_t dup3(SyscallCtx& c, int oldfd, int newfd, int flags) {
+  if (flags & ~O_CLOEXEC) return -EINVAL;
+  auto f = c.proc().fds->get(oldfd);
+  if (!f) return -EBADF;
+  if (newfd < 0 || newfd >= FdTable::kMaxFds) return -EBADF;
+  return c.proc().fds->install_at(newfd, f, flags & O_CLOEXEC);
+}
+
+int64_t sys_dup2(SyscallCtx& c, const SyscallArgs& a) {
+  int oldfd = int(a.a[0]), newfd = int(a.a[1]);
+  if (oldfd == newfd) return c.proc().fds->get(oldfd) ? newfd : -EBADF;
+  return dup3(c, oldfd, newfd, 0);
+}
+
+int64_t sys_dup3(SyscallCtx& c, const SyscallArgs& a) {
+  if (a.a[0] == a.a[1]) return -EINVAL;
+  return dup3(c, int(a.a[0]), int(a.a[1]), int(a.a[2]));
+}
+
+int64_t sys_fcntl(SyscallCtx& c, const SyscallArgs& a) {
+  FdTable& fds = *c.proc().fds;
+  int fd = int(a.a[0]);
+  auto f = fds.get(fd);
+  if (!f) return -EBADF;
+  switch (int(a.a[1])) {
+  case F_DUPFD:
+  case F_DUPFD_CLOEXEC:
+    if (a.a[2] >= uint64_t(FdTable::kMaxFds)) return -EINVAL;
+    return fds.install(f, int(a.a[2]), int(a.a[1]) == F_DUPFD_CLOEXEC);
+  case F_GETFD: return fds.cloexec(fd) ? FD_CLOEXEC : 0;
+  case F_SETFD: fds.set_cloexec(fd, a.a[2] & FD_CLOEXEC); return 0;
+  case F_GETFL: return f->flags;
+  case F_SETFL: {
+    constexpr int kSettable = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+    f->flags = (f->flags & ~kSettable) | (int(a.a[2]) & kSettable);
+    return 0;
+  }
+  default: return -EINVAL;
+  }
+}
+
 } // namespace
 
 void register_io_syscalls(SyscallTable& t) {
@@ -146,6 +197,10 @@ void register_io_syscalls(SyscallTable& t) {
   t.add(SYS_lseek, sys_lseek, "dld");
   t.add(SYS_fstat, sys_fstat, "dx");
   t.add(SYS_newfstatat, sys_newfstatat, "dsxx");
+  t.add(SYS_dup, sys_dup, "d");
+  t.add(SYS_dup2, sys_dup2, "dd");
+  t.add(SYS_dup3, sys_dup3, "ddx");
+  t.add(SYS_fcntl, sys_fcntl, "ddx");
 }
 
 } // namespace gk

@@ -15,7 +15,7 @@ int64_t sys_mmap(SyscallCtx& c, const SyscallArgs& a) {
   if (a.a[5] & (mm::kPageSize - 1)) return -EINVAL;
   if (!(flags & MAP_ANONYMOUS)) {
     // File mappings arrive with the page cache; say which error Linux gives.
-    return c.proc.fds.get(int(a.a[4])) ? -ENODEV : -EBADF;
+    return c.proc().fds->get(int(a.a[4])) ? -ENODEV : -EBADF;
   }
   return c.mm().mmap(a.a[0], a.a[1], int(a.a[2]), flags);
 }

@@ -4,7 +4,9 @@
 #include <array>
 #include <cstdint>
 
-#include "guestkernel/process.h"
+#include <climits>
+
+#include "guestkernel/task.h"
 
 namespace gk {
 
@@ -17,10 +19,14 @@ struct SyscallArgs {
 
 struct SyscallCtx {
   Kernel& kernel;
-  Process& proc;
-  mm::AddressSpace& mm() { return *proc.mm; }
-  arch::Registers& regs() { return proc.child->regs(); }
+  Task& task;
+  Process& proc() { return *task.proc; }
+  mm::AddressSpace& mm() { return *task.mm->as; }
+  user_regs_struct& regs() { return task.regs; } // the caller marks them dirty
 };
+
+// A handler's result when it has set the registers itself (execve, sigreturn).
+inline constexpr int64_t kSyscallNoReturn = INT64_MIN;
 
 using SyscallFn = int64_t (*)(SyscallCtx&, const SyscallArgs&);
 
@@ -47,6 +53,8 @@ void register_process_syscalls(SyscallTable& t);
 void register_signal_syscalls(SyscallTable& t);
 void register_info_syscalls(SyscallTable& t);
 void register_time_syscalls(SyscallTable& t);
+void register_futex_syscalls(SyscallTable& t);
+void register_pipe_syscalls(SyscallTable& t);
 
 inline SyscallTable make_syscall_table() {
   SyscallTable t;
@@ -56,6 +64,8 @@ inline SyscallTable make_syscall_table() {
   register_signal_syscalls(t);
   register_info_syscalls(t);
   register_time_syscalls(t);
+  register_futex_syscalls(t);
+  register_pipe_syscalls(t);
   return t;
 }
 

@@ -21,4 +21,9 @@ int FdTable::close(int fd) {
   return 0;
 }
 
+void FdTable::close_on_exec() {
+  for (auto& slot : fds_)
+    if (slot.cloexec) slot = Slot{};
+}
+
 } // namespace gk

@@ -16,11 +16,20 @@ class AddressSpace;
 
 namespace gk {
 
+class Kernel;
+struct Task;
+
+// Who is doing the I/O: a file that must wait blocks this task.
+struct IoCtx {
+  Kernel& kernel;
+  Task& task;
+};
+
 class File {
 public:
   virtual ~File() = default;
-  virtual int64_t read(void*, size_t) { return -EINVAL; }
-  virtual int64_t write(const void*, size_t) { return -EINVAL; }
+  virtual int64_t read(IoCtx&, void*, size_t) { return -EINVAL; }
+  virtual int64_t write(IoCtx&, const void*, size_t) { return -EINVAL; }
   // `arg` is a guest pointer or value; the file copies through `as`.
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
   virtual int64_t stat(struct stat&) { return -EINVAL; }
@@ -40,6 +49,11 @@ public:
   int install(std::shared_ptr<File> f, int min = 0, bool cloexec = false);
   int install_at(int fd, std::shared_ptr<File> f, bool cloexec = false);
   int close(int fd);
+  bool cloexec(int fd) const { return fd >= 0 && size_t(fd) < fds_.size() && fds_[size_t(fd)].cloexec; }
+  void set_cloexec(int fd, bool on) {
+    if (get(fd)) fds_[size_t(fd)].cloexec = on;
+  }
+  void close_on_exec();
 
 private:
   struct Slot {

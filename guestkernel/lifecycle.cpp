@@ -1,0 +1,425 @@
+// Tasks and processes: creation (clone, fork, vfork), exec, exit, wait.
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "guestkernel/exec/elf_loader.h"
+#include "guestkernel/futex.h"
+#include "guestkernel/signal_names.h"
+#include "guestkernel/kernel.h"
+
+namespace gk {
+
+namespace {
+constexpr int kMaxTasks = 512; // the guest's pid_max-ish task limit (fork bombs stop here)
+}
+
+Process::Process() {
+  for (auto& r : rlimits) r = {RLIM_INFINITY, RLIM_INFINITY};
+  rlimits[RLIMIT_STACK] = {8ULL << 20, RLIM_INFINITY};
+  rlimits[RLIMIT_NOFILE] = {FdTable::kMaxFds, FdTable::kMaxFds};
+  rlimits[RLIMIT_CORE] = {0, RLIM_INFINITY};
+  rlimits[RLIMIT_NPROC] = {kMaxTasks, kMaxTasks};
+  rlimits[RLIMIT_MEMLOCK] = {8ULL << 20, 8ULL << 20};
+  rlimits[RLIMIT_SIGPENDING] = {4096, 4096};
+  rlimits[RLIMIT_MSGQUEUE] = {819200, 819200};
+  rlimits[RLIMIT_NICE] = {0, 0};
+  rlimits[RLIMIT_RTPRIO] = {0, 0};
+}
+
+Task* Kernel::find_task(int tid) {
+  auto it = tasks_.find(tid);
+  return it == tasks_.end() || it->second->state == TaskState::Dead ? nullptr : it->second.get();
+}
+
+Process* Kernel::find_process(int pid) {
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second.get();
+}
+
+std::unique_ptr<mm::AddressSpace> Kernel::new_address_space() {
+  mm::MmConfig cfg;
+  cfg.fault_around = opts_.fault_around;
+  auto as = std::make_unique<mm::AddressSpace>(physmem_, opts_.backend, stats_.mmu, stats_.faults, cfg);
+  if (trace_.mmu) as->mmu().trace = [this](std::string_view s) { trace_.raw(0, s); };
+  return as;
+}
+
+std::shared_ptr<MmContext> Kernel::new_mm_context(std::unique_ptr<mm::AddressSpace> as) {
+  auto m = std::make_shared<MmContext>();
+  m->child = arch::HostChild::spawn(physmem_.fd());
+  ++stats_.host_children;
+  m->as = as ? std::move(as) : new_address_space();
+  by_host_pid_[m->child->pid()] = m.get();
+  return m;
+}
+
+Process* Kernel::new_process(Process* parent) {
+  auto p = std::make_unique<Process>();
+  p->pid = next_pid_; // the leader's tid, allocated next by new_task
+  p->parent = parent;
+  p->start_ns = now_ns();
+  if (parent) {
+    parent->children.push_back(p.get());
+    p->pgid = parent->pgid;
+    p->sid = parent->sid;
+    p->creds = parent->creds;
+    p->rlimits = parent->rlimits;
+    p->comm = parent->comm;
+    p->exe = parent->exe;
+  }
+  p->sighand = std::make_shared<SigHand>();
+  Process* raw = p.get();
+  processes_[raw->pid] = std::move(p);
+  return raw;
+}
+
+Task* Kernel::new_task(Process* p, std::shared_ptr<MmContext> mm) {
+  auto t = std::make_unique<Task>();
+  t->tid = next_pid_++;
+  t->proc = p;
+  t->mm = std::move(mm);
+  ++t->mm->users;
+  p->threads.push_back(t.get());
+  Task* raw = t.get();
+  tasks_[raw->tid] = std::move(t);
+  return raw;
+}
+
+int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
+                           uint64_t tls) {
+  Process& pp = *parent.proc;
+  bool thread = flags & CLONE_THREAD;
+  if (thread && !(flags & CLONE_SIGHAND)) return -EINVAL;
+  if ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)) return -EINVAL;
+  if (int(tasks_.size()) >= kMaxTasks || int(tasks_.size()) >= int(pp.rlimits[RLIMIT_NPROC].rlim_cur)) return -EAGAIN;
+
+  std::shared_ptr<MmContext> mm;
+  if (flags & CLONE_VM) {
+    mm = parent.mm;
+  } else {
+    // fork: copy-on-write copy of the address space in a new host child. The
+    // parent's mirror is write-protected by ops flushed before it runs again.
+    auto as = parent.mm->as->fork(stats_.mmu, stats_.faults);
+    if (!as) return -ENOMEM;
+    if (trace_.mmu) as->mmu().trace = [this](std::string_view s) { trace_.raw(0, s); };
+    try {
+      mm = new_mm_context(std::move(as));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "guestkernel: fork: {}\n", e.what());
+      return -EAGAIN;
+    }
+    ++stats_.forks;
+  }
+
+  Process* p = thread ? &pp : new_process(&pp);
+  Task* t = new_task(p, mm);
+  if (!thread) {
+    p->fds = (flags & CLONE_FILES) ? pp.fds : std::make_shared<FdTable>(*pp.fds);
+    if (flags & CLONE_SIGHAND) p->sighand = pp.sighand;
+    else *p->sighand = *pp.sighand;
+    p->exit_signal = int(flags & 0xff);
+  }
+  t->regs = parent.regs;
+  t->regs.rax = 0;
+  t->regs_dirty = true;
+  if (stack) t->regs.rsp = stack;
+  if (flags & CLONE_SETTLS) t->regs.fs_base = tls;
+  t->xstate = task_xstate(parent);
+  t->sigmask = parent.sigmask;
+  if (flags & (CLONE_VM)) t->altstack = {nullptr, SS_DISABLE, 0}; // a thread starts without one
+  else t->altstack = parent.altstack;
+  if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;
+  uint32_t tid32 = uint32_t(t->tid);
+  if (flags & CLONE_PARENT_SETTID) parent.mm->as->copy_to_user(parent_tid, &tid32, 4);
+  if (flags & CLONE_CHILD_SETTID) t->mm->as->copy_to_user(child_tid, &tid32, 4);
+  spawn_fiber(*t);
+  if (flags & CLONE_VFORK) {
+    t->vfork_parent = &parent;
+    parent.vfork_done = false;
+    while (!parent.vfork_done && !parent.exiting) // uninterruptible, as on Linux
+      block(parent, &parent.vfork_wait, -1, false);
+  }
+  return tid32;
+}
+
+// The end of a vfork child's borrowing of its parent's memory.
+static void vfork_release(Task& t) {
+  if (Task* parent = t.vfork_parent) {
+    parent->vfork_done = true;
+    parent->vfork_wait.wake_all();
+    t.vfork_parent = nullptr;
+  }
+}
+
+int64_t Kernel::exec(Task& t, const std::string& path, std::vector<std::string> argv,
+                     std::vector<std::string> envp) {
+  Process& p = *t.proc;
+  bool first = p.pid == 1 && p.exe.empty();
+  bool reuse_child = t.mm->users == 1 && t.mm->owner == nullptr;
+  auto as = new_address_space();
+  // Keeping the host child: its old guest mappings go before the new ones come.
+  if (reuse_child) as->mmu().release(0, mm::kUserTop / mm::kPageSize);
+  AuxCreds creds{p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid};
+  auto loaded = load_elf(*as, path, argv, envp, creds);
+  if (auto* e = std::get_if<ExecError>(&loaded)) {
+    if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", path, e->message);
+    return -e->err;
+  }
+  // Point of no return: other threads die, the old image goes.
+  for (Task* o : p.threads)
+    if (o != &t) {
+      o->exiting = true;
+      wake(*o, WakeReason::Signal);
+      if (o->state == TaskState::InGuest) o->mm->child->interrupt();
+    }
+  const ExecImage& img = std::get<ExecImage>(loaded);
+  if (reuse_child) {
+    t.mm->as = std::move(as);
+    t.mm->regs_loaded = nullptr;
+  } else {
+    release_mm(t);
+    t.mm = new_mm_context(std::move(as));
+    ++t.mm->users;
+  }
+  vfork_release(t);
+  ++stats_.execs;
+  p.exe = path;
+  std::string base = path.substr(path.rfind('/') + 1);
+  p.comm = base.substr(0, 15);
+  // Handlers reset to SIG_DFL (ignored stay ignored); close-on-exec fds close.
+  if (p.sighand.use_count() > 1) p.sighand = std::make_shared<SigHand>(*p.sighand);
+  for (int s = 1; s <= 64; ++s) {
+    KSigaction& a = p.sighand->action[size_t(s)];
+    if (a.handler != uint64_t(SIG_IGN)) a = KSigaction{};
+  }
+  if (p.fds) {
+    if (p.fds.use_count() > 1) p.fds = std::make_shared<FdTable>(*p.fds);
+    p.fds->close_on_exec();
+  }
+  t.altstack = {nullptr, SS_DISABLE, 0};
+  t.clear_child_tid = 0;
+  t.robust_list = 0;
+  user_regs_struct fresh{};
+  const user_regs_struct& base_regs = t.mm->child->initial_regs();
+  fresh.cs = base_regs.cs;
+  fresh.ss = base_regs.ss;
+  fresh.ds = base_regs.ds;
+  fresh.es = base_regs.es;
+  fresh.fs = base_regs.fs;
+  fresh.gs = base_regs.gs;
+  fresh.rip = img.entry;
+  fresh.rsp = img.sp;
+  fresh.eflags = 0x202;
+  fresh.orig_rax = ~0ULL;
+  t.regs = fresh;
+  t.regs_dirty = true;
+  t.xstate.clear(); // a fresh FPU state: the stub's, which never used it
+  if (t.mm->xstate_loaded == &t) t.mm->xstate_loaded = nullptr;
+  if (!t.mm->xstate_loaded) {
+    std::vector<uint8_t> x;
+    if (t.mm->child->get_xstate(x)) t.xstate = std::move(x);
+  }
+  return 0;
+}
+
+void Kernel::release_mm(Task& t) {
+  if (!t.mm) return;
+  MmContext& m = *t.mm;
+  if (m.owner == &t) {
+    m.owner = nullptr;
+    m.child_free.wake(1);
+  }
+  if (m.regs_loaded == &t) m.regs_loaded = nullptr;
+  if (m.xstate_loaded == &t) m.xstate_loaded = nullptr;
+  if (--m.users == 0) {
+    if (m.child && m.child->alive()) {
+      sample_host_figures(m);
+      stats_.host_minor_faults += m.child->host_minor_faults();
+    }
+    const auto& c = m.child->counters();
+    stats_.stops.stops_syscall += c.stops_syscall;
+    stats_.stops.stops_signal += c.stops_signal;
+    stats_.stops.stops_stub += c.stops_stub;
+    stats_.stops.stops_other += c.stops_other;
+    stats_.stops.getregs += c.getregs;
+    stats_.stops.setregs += c.setregs;
+    stats_.stops.xstate_swaps += c.xstate_swaps;
+    by_host_pid_.erase(m.child->pid());
+    m.child->kill();
+  }
+  t.mm.reset();
+}
+
+void Kernel::exit_group(Task& t, int wait_status) {
+  Process& p = *t.proc;
+  if (!p.group_exit) {
+    p.group_exit = true;
+    p.group_exit_status = wait_status;
+  }
+  for (Task* o : p.threads) {
+    o->exiting = true;
+    if (o != &t) {
+      wake(*o, WakeReason::Signal);
+      if (o->state == TaskState::InGuest) o->mm->child->interrupt();
+    }
+  }
+}
+
+void Kernel::exit_thread(Task& t, int code) {
+  Process& p = *t.proc;
+  t.exiting = true;
+  vfork_release(t);
+  // CLONE_CHILD_CLEARTID: zero the tid word and wake one futex waiter on it.
+  if (t.clear_child_tid && t.mm && t.mm->users > 1) {
+    uint32_t zero = 0;
+    if (t.mm->as->copy_to_user(t.clear_child_tid, &zero, 4) == 0) futex_wake(*this, t, t.clear_child_tid, 1);
+  }
+  if (t.mm && t.mm->users > 1) robust_list_cleanup(*this, t);
+  release_mm(t);
+  p.threads.erase(std::remove(p.threads.begin(), p.threads.end(), &t), p.threads.end());
+  t.state = TaskState::Dead;
+  dead_.push_back(&t);
+  if (p.threads.empty()) process_exit(p, p.group_exit ? p.group_exit_status : (code & 0xff) << 8);
+}
+
+void Kernel::notify_parent(Process& p, int code, int status) {
+  Process* parent = p.parent;
+  if (!parent || parent->zombie) return;
+  parent->child_event.wake_all();
+  const KSigaction& act = parent->sighand->action[SIGCHLD];
+  if ((code == CLD_STOPPED || code == CLD_CONTINUED) && (act.flags & SA_NOCLDSTOP)) return;
+  int sig = code == CLD_EXITED || code == CLD_KILLED || code == CLD_DUMPED ? p.exit_signal : SIGCHLD;
+  if (sig <= 0) return;
+  siginfo_t info{};
+  info.si_signo = sig;
+  info.si_code = code;
+  info.si_pid = p.pid;
+  info.si_uid = p.creds.uid;
+  info.si_status = status;
+  send_signal(*parent, info);
+}
+
+void Kernel::process_exit(Process& p, int wait_status) {
+  p.zombie = true;
+  p.wait_status = wait_status;
+  p.fds.reset();
+  if (p.itimer_real) timers_.cancel(p.itimer_real);
+  for (auto& pt : p.posix_timers)
+    if (pt && pt->timer) timers_.cancel(pt->timer);
+  p.posix_timers.clear();
+  if (p.pid == 1) {
+    init_status_ = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+    if (WIFSIGNALED(wait_status))
+      fmt::print(stderr, "guestkernel: init (pid 1, {}) killed by {}{}{}\n", p.comm, signal_name(WTERMSIG(wait_status)),
+                 p.death_note.empty() ? "" : ": ", p.death_note);
+    shutdown_ = true;
+    return;
+  }
+  // Orphans go to init.
+  Process* init = init_process();
+  for (Process* c : p.children) {
+    c->parent = init;
+    if (init) {
+      init->children.push_back(c);
+      if (c->zombie) notify_parent(*c, CLD_EXITED, 0);
+    }
+  }
+  p.children.clear();
+  Process* parent = p.parent;
+  int code = WIFSIGNALED(wait_status) ? ((wait_status & 0x80) ? CLD_DUMPED : CLD_KILLED) : CLD_EXITED;
+  int status = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+  if (parent) {
+    const KSigaction& act = parent->sighand->action[SIGCHLD];
+    bool autoreap = act.handler == uint64_t(SIG_IGN) || (act.flags & SA_NOCLDWAIT);
+    notify_parent(p, code, status);
+    if (autoreap) reap(p, *parent);
+  }
+}
+
+void Kernel::reap(Process& p, Process& parent) {
+  parent.children.erase(std::remove(parent.children.begin(), parent.children.end(), &p), parent.children.end());
+  processes_.erase(p.pid);
+}
+
+int64_t Kernel::wait_child(Task& t, int64_t pid, int options, int* status, siginfo_t* info, rusage* ru) {
+  Process& me = *t.proc;
+  for (;;) {
+    bool any = false;
+    for (Process* c : me.children) {
+      if (pid > 0 && c->pid != pid) continue;
+      if (pid == 0 && c->pgid != me.pgid) continue;
+      if (pid < -1 && c->pgid != -pid) continue;
+      // __WCLONE/__WALL distinctions: children with exit_signal != SIGCHLD are "clone" children.
+      bool clone_child = c->exit_signal != SIGCHLD;
+      if (!(options & __WALL) && (clone_child != bool(options & __WCLONE))) continue;
+      any = true;
+      int cpid = c->pid;
+      if (c->zombie && (options & WEXITED)) {
+        if (status) *status = c->wait_status;
+        if (info) {
+          *info = {};
+          info->si_signo = SIGCHLD;
+          info->si_pid = cpid;
+          info->si_uid = int(c->creds.uid);
+          if (WIFSIGNALED(c->wait_status)) {
+            info->si_code = (c->wait_status & 0x80) ? CLD_DUMPED : CLD_KILLED;
+            info->si_status = WTERMSIG(c->wait_status);
+          } else {
+            info->si_code = CLD_EXITED;
+            info->si_status = WEXITSTATUS(c->wait_status);
+          }
+        }
+        if (ru) *ru = {};
+        if (!(options & WNOWAIT)) reap(*c, me);
+        return cpid;
+      }
+      if (c->stopped && c->report_stop && (options & WUNTRACED)) {
+        if (status) *status = (c->stop_signal << 8) | 0x7f;
+        if (info) {
+          *info = {};
+          info->si_signo = SIGCHLD;
+          info->si_code = CLD_STOPPED;
+          info->si_pid = cpid;
+          info->si_status = c->stop_signal;
+        }
+        if (!(options & WNOWAIT)) c->report_stop = false;
+        return cpid;
+      }
+      if (c->report_continue && (options & WCONTINUED)) {
+        if (status) *status = 0xffff;
+        if (info) {
+          *info = {};
+          info->si_signo = SIGCHLD;
+          info->si_code = CLD_CONTINUED;
+          info->si_pid = cpid;
+          info->si_status = SIGCONT;
+        }
+        if (!(options & WNOWAIT)) c->report_continue = false;
+        return cpid;
+      }
+    }
+    if (!any) return -ECHILD;
+    if (options & WNOHANG) return 0;
+    if (block(t, &me.child_event, -1, true) == WakeReason::Signal) return kErestartSys;
+  }
+}
+
+void Kernel::destroy_task(Task* t) { tasks_.erase(t->tid); }
+
+void Kernel::shutdown_all() {
+  // Every host child dies with the kernel; do it now, in order.
+  for (auto& [pid, m] : by_host_pid_) {
+    if (m->child && m->child->alive()) {
+      sample_host_figures(*m);
+      stats_.host_minor_faults += m->child->host_minor_faults();
+      m->child->kill();
+    }
+  }
+  by_host_pid_.clear();
+}
+
+} // namespace gk

@@ -1,0 +1,173 @@
+// Guest threads (Task), thread groups (Process), and the address-space
+// context they run in (MmContext: one host child + one AddressSpace).
+#pragma once
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/user.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/context/fiber.hpp>
+
+#include "arch-um/host_child.h"
+#include "guestkernel/sched/timers.h"
+#include "guestkernel/sched/wait_queue.h"
+#include "guestkernel/vfs/file.h"
+#include "mm/address_space.h"
+
+namespace gk {
+
+struct Task;
+struct Process;
+
+struct Creds {
+  uint32_t uid = 0, euid = 0, suid = 0, gid = 0, egid = 0, sgid = 0;
+};
+
+// struct k_sigaction as the x86-64 rt_sigaction ABI has it.
+struct KSigaction {
+  uint64_t handler = 0; // SIG_DFL = 0, SIG_IGN = 1
+  uint64_t flags = 0;
+  uint64_t restorer = 0;
+  uint64_t mask = 0;
+};
+
+struct SigHand {
+  std::array<KSigaction, 65> action{}; // index = signal number
+};
+
+constexpr uint64_t sigbit(int sig) { return 1ULL << (sig - 1); }
+
+// Pending signals with their siginfo: standard signals coalesce, real-time
+// signals queue.
+struct SignalQueue {
+  uint64_t pending = 0;
+  std::deque<siginfo_t> infos;
+};
+
+// An address space and the host child that mirrors it, shared by the tasks
+// created with CLONE_VM (threads, vfork children).
+struct MmContext {
+  std::unique_ptr<arch::HostChild> child;
+  std::unique_ptr<mm::AddressSpace> as;
+  Task* owner = nullptr;        // the task running guest code in the child, or holding it
+  Task* regs_loaded = nullptr;  // whose general registers the child holds
+  Task* xstate_loaded = nullptr;
+  WaitQueue child_free;         // tasks waiting to run guest code here
+  uint64_t owner_since_ns = 0;  // for preemption
+  bool interrupt_sent = false;
+  int users = 0;                // tasks using this context
+};
+
+enum class TaskState { Runnable, Running, InGuest, Blocked, Dead };
+enum class WakeReason { None, Woken, Timeout, Signal };
+
+struct Task {
+  int tid = 0;
+  Process* proc = nullptr;
+  std::shared_ptr<MmContext> mm;
+
+  // Guest CPU state while the task is not loaded in its child.
+  user_regs_struct regs{};
+  bool regs_dirty = false;       // regs differ from what the child holds
+  std::vector<uint8_t> xstate;   // saved FPU/SSE/AVX state (NT_X86_XSTATE)
+
+  // Signals.
+  uint64_t sigmask = 0;
+  uint64_t saved_sigmask = 0;    // restored after rt_sigsuspend's handler
+  bool restore_sigmask = false;
+  SignalQueue pending;
+  stack_t altstack{nullptr, SS_DISABLE, 0};
+
+  uint64_t clear_child_tid = 0;
+  uint64_t robust_list = 0;
+
+  // Scheduling.
+  TaskState state = TaskState::Runnable;
+  boost::context::fiber fiber;   // the task's kernel stack
+  boost::context::fiber loop;    // the event loop, while the task runs
+  arch::Stop stop{};             // the host stop that woke this task
+  WaitQueue* blocked_on = nullptr;
+  Timers::Id block_timer = 0;
+  bool interruptible = false;
+  WakeReason wake_reason = WakeReason::None;
+
+  // vfork: the child's parent sleeps on its own vfork_wait until the child
+  // execs or exits.
+  Task* vfork_parent = nullptr;
+  bool vfork_done = false;
+  WaitQueue vfork_wait;
+
+  bool exiting = false;          // leave at the next chance (exit, fatal signal, exec of another thread)
+  int exit_code = 0;             // exit(2)'s status, for the last thread of a process
+  int64_t syscall_nr = -1;       // the syscall being handled (for restarts)
+};
+
+struct PosixTimer {
+  int clock = 0;
+  int signo = SIGALRM;
+  uint64_t sigval = 0;
+  int notify = 0;                // SIGEV_SIGNAL / SIGEV_NONE / SIGEV_THREAD_ID
+  int target_tid = 0;
+  uint64_t interval_ns = 0, deadline_ns = 0;
+  Timers::Id timer = 0;
+  int overrun = 0;
+};
+
+struct Process {
+  int pid = 0; // thread-group id
+  int pgid = 0, sid = 0;
+  Process* parent = nullptr;
+  std::vector<Process*> children;
+  std::vector<Task*> threads;
+  std::string comm, exe;
+  std::shared_ptr<FdTable> fds;
+  std::shared_ptr<SigHand> sighand;
+  SignalQueue shared_pending;
+  Creds creds;
+  std::array<rlimit, RLIM_NLIMITS> rlimits{};
+  int exit_signal = SIGCHLD;     // what the parent gets when this one dies
+
+  // Life and death.
+  bool zombie = false;
+  int wait_status = 0;           // as wait4 reports it
+  bool group_exit = false;
+  int group_exit_status = 0;
+  std::string death_note;        // why a fault killed it, for the kernel's message
+  WaitQueue child_event;         // wait4/waitid sleepers of this process
+  // Job control: a stopped group, and what the parent has yet to see.
+  bool stopped = false;
+  int stop_signal = 0;
+  bool report_stop = false, report_continue = false;
+  WaitQueue stop_wait;           // threads sitting out a group stop
+
+  // Timers.
+  Timers::Id itimer_real = 0;
+  uint64_t itimer_real_interval_ns = 0, itimer_real_deadline_ns = 0;
+  std::vector<std::unique_ptr<PosixTimer>> posix_timers; // index = timer id
+  // Rusage of reaped children (ns).
+  uint64_t children_utime_ns = 0, children_stime_ns = 0;
+  uint64_t start_ns = 0;
+
+  Process();
+  Task* leader() const { return threads.empty() ? nullptr : threads.front(); }
+};
+
+// Adapts a host child to mm's stub channel (mm never sees ptrace).
+class ChildChannel : public mm::StubChannel {
+public:
+  explicit ChildChannel(arch::HostChild& c) : c_(c) {}
+  stub::OpsPage& ops() override { return c_.ops(); }
+  const stub::ResultPage& results() override { return c_.results(); }
+  uint32_t run_batch(uint32_t n) override { return c_.run_batch(n); }
+
+private:
+  arch::HostChild& c_;
+};
+
+} // namespace gk

@@ -1,0 +1,36 @@
+// Pipes: a 64 KiB ring shared by a read end and a write end, with blocking,
+// atomic writes up to PIPE_BUF, EOF when writers are gone and SIGPIPE/EPIPE
+// when readers are.
+#pragma once
+#include <deque>
+#include <memory>
+
+#include "guestkernel/sched/wait_queue.h"
+#include "guestkernel/vfs/file.h"
+
+namespace gk {
+
+struct Pipe {
+  static constexpr size_t kCapacity = 65536;
+  static constexpr size_t kAtomic = 4096; // PIPE_BUF
+  std::deque<uint8_t> data;
+  int readers = 0, writers = 0;
+  WaitQueue read_wait, write_wait;
+};
+
+class PipeEnd : public File {
+public:
+  PipeEnd(std::shared_ptr<Pipe> p, bool write_end);
+  ~PipeEnd() override;
+  int64_t read(IoCtx& io, void* buf, size_t n) override;
+  int64_t write(IoCtx& io, const void* buf, size_t n) override;
+  int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
+  int64_t stat(struct stat& st) override;
+  std::string describe() const override { return "pipe"; }
+
+private:
+  std::shared_ptr<Pipe> pipe_;
+  bool write_end_;
+};
+
+} // namespace gk

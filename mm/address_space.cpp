@@ -142,6 +142,23 @@ int64_t AddressSpace::brk(uint64_t new_brk) {
   return int64_t(brk_);
 }
 
+int64_t AddressSpace::discard(uint64_t addr, uint64_t len) {
+  if (addr & (kPageSize - 1)) return -EINVAL;
+  if (len > kUserTop) return -EINVAL;
+  len = page_up(len);
+  if (addr + len > kUserTop || addr + len < addr) return -ENOMEM;
+  if (!vmas_.covered(addr, addr + len)) return -ENOMEM;
+  pt_.for_each(addr, addr + len, [&](uint64_t va, uint64_t& e) {
+    const Vma* v = vmas_.find(va);
+    if (!(e & pte::P) || !v || (v->flags & Vma::kShared)) return; // shared memory keeps its data
+    if (e & pte::HOSTMAPPED) mmu_.drop(va, 1, v->prot);
+    pm_.put(pte::pfn(e));
+    --resident_;
+    e = 0;
+  });
+  return 0;
+}
+
 std::optional<uint64_t> AddressSpace::new_anon_frame(uint64_t va) {
   std::optional<uint64_t> hint;
   if (va >= kPageSize) {
@@ -274,8 +291,18 @@ std::unique_ptr<AddressSpace> AddressSpace::fork(MmuStats& child_stats, FaultCou
   auto child = std::make_unique<AddressSpace>(pm_, mmu_.backend(), child_stats, child_faults, cfg_);
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
-  for (const auto& [start, v] : vmas_) child->add_vma(v);
   bool ok = true;
+  for (const auto& [start, v] : vmas_) {
+    child->add_vma(v);
+    // MAP_SHARED anonymous memory has no backing object here: give every
+    // page a frame now, so both sides share even the untouched ones.
+    if (v.flags & Vma::kShared)
+      for (uint64_t va = v.start; va < v.end && ok; va += kPageSize) {
+        FaultResult r;
+        ok = populate(va, v, r) != nullptr;
+      }
+  }
+  if (!ok) return nullptr;
   pt_.for_each(0, kUserTop, [&](uint64_t va, uint64_t& e) {
     if (!ok || !(e & pte::P)) return;
     const Vma* v = vmas_.find(va);

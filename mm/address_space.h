@@ -54,6 +54,8 @@ public:
   int64_t munmap(uint64_t addr, uint64_t len);
   int64_t mprotect(uint64_t addr, uint64_t len, int prot);
   int64_t brk(uint64_t new_brk);
+  // madvise(MADV_DONTNEED/MADV_FREE): private pages go back to zero-fill.
+  int64_t discard(uint64_t addr, uint64_t len);
   void set_brk_base(uint64_t base) { brk_start_ = brk_ = base; }
   uint64_t brk_start() const { return brk_start_; }
 

@@ -65,7 +65,8 @@ std::variant<std::vector<uint8_t>, ExecError> read_file(const std::string& path)
 std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::string& path,
                                               const std::vector<std::string>& argv,
                                               const std::vector<std::string>& envp, uint64_t phdr,
-                                              uint64_t phnum, uint64_t entry, const AuxCreds& c) {
+                                              uint64_t phnum, uint64_t entry, uint64_t interp_base,
+                                              const AuxCreds& c) {
   uint64_t strings = path.size() + 1;
   for (auto& s : argv) strings += s.size() + 1;
   for (auto& s : envp) strings += s.size() + 1;
@@ -103,7 +104,7 @@ std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::s
 
   std::vector<uint64_t> aux = {
       AT_HWCAP, getauxval(AT_HWCAP), AT_PAGESZ, kPageSize, AT_CLKTCK, 100, AT_PHDR, phdr,
-      AT_PHENT, sizeof(Elf64_Phdr), AT_PHNUM, phnum, AT_BASE, 0, AT_FLAGS, 0, AT_ENTRY, entry,
+      AT_PHENT, sizeof(Elf64_Phdr), AT_PHNUM, phnum, AT_BASE, interp_base, AT_FLAGS, 0, AT_ENTRY, entry,
       AT_UID, c.uid, AT_EUID, c.euid, AT_GID, c.gid, AT_EGID, c.egid, AT_SECURE, 0,
       AT_RANDOM, at_random, AT_HWCAP2, 0, AT_EXECFN, execfn, AT_PLATFORM, platform,
       AT_MINSIGSTKSZ, getauxval(AT_MINSIGSTKSZ) ? getauxval(AT_MINSIGSTKSZ) : 2048, AT_NULL, 0};
@@ -120,15 +121,16 @@ std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::s
   return p;
 }
 
-} // namespace
+struct Loaded {
+  uint64_t entry = 0, phdr = 0, phnum = 0, bias = 0, end = 0;
+  std::string interp;
+};
 
-std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path,
-                                            const std::vector<std::string>& argv,
-                                            const std::vector<std::string>& envp, const AuxCreds& creds) {
-  auto file = read_file(path);
-  if (auto* e = std::get_if<ExecError>(&file)) return *e;
-  const std::vector<uint8_t>& data = std::get<std::vector<uint8_t>>(file);
-
+// Validates an ELF image and maps its PT_LOAD segments. `bias` is where an
+// ET_DYN image goes (0: choose one: the PIE base for programs, a free range
+// below the mmap base for the interpreter).
+std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::string& path,
+                                           const std::vector<uint8_t>& data, bool is_interp) {
   if (data.size() < sizeof(Elf64_Ehdr)) return noexec(path, "shorter than an ELF header");
   Elf64_Ehdr eh;
   memcpy(&eh, data.data(), sizeof eh);
@@ -144,12 +146,15 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
   memcpy(ph.data(), data.data() + eh.e_phoff, ph.size() * sizeof(Elf64_Phdr));
 
+  Loaded out;
   uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
   bool have_phdr = false;
   for (const auto& p : ph) {
-    if (p.p_type == PT_INTERP)
-      return ExecError{ENOEXEC, fmt::format("{}: dynamically linked (PT_INTERP); only static programs "
-                                            "run until the VFS lands", path)};
+    if (p.p_type == PT_INTERP && !is_interp) {
+      if (p.p_offset > data.size() || data.size() - p.p_offset < p.p_filesz || p.p_filesz < 2 || p.p_filesz > 4096)
+        return noexec(path, "bad PT_INTERP");
+      out.interp.assign(reinterpret_cast<const char*>(data.data() + p.p_offset), p.p_filesz - 1);
+    }
     if (p.p_type == PT_PHDR) {
       phdr_vaddr = p.p_vaddr;
       have_phdr = true;
@@ -166,8 +171,18 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
     hi = std::max(hi, p.p_vaddr + p.p_memsz);
   }
   if (lo == UINT64_MAX) return noexec(path, "no loadable segment");
-  uint64_t bias = eh.e_type == ET_DYN ? kEtDynBase - lo : 0;
-  if (hi + bias > as.mmap_base() || lo + bias < mm::kMmapMin) return noexec(path, "segments overlap the stack area or page zero");
+  uint64_t bias = 0;
+  if (eh.e_type == ET_DYN) {
+    if (is_interp) {
+      auto gap = as.vmas().find_gap_topdown(page_up(hi - lo), mm::kMmapMin, as.mmap_base());
+      if (!gap) return ExecError{ENOMEM, fmt::format("{}: no room for the interpreter", path)};
+      bias = *gap - lo;
+    } else {
+      bias = kEtDynBase - lo;
+    }
+  }
+  if (hi + bias > as.mmap_base() || lo + bias < mm::kMmapMin)
+    return noexec(path, "segments overlap the stack area or page zero");
 
   for (const auto& p : ph) {
     if (p.p_type != PT_LOAD || p.p_memsz == 0) continue;
@@ -189,22 +204,48 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
       as.poke(file_end, zeros.data(), std::min<uint64_t>(zeros.size(), mem_end - file_end));
     }
   }
-  as.set_brk_base(page_up(hi + bias));
-
   // AT_PHDR: PT_PHDR if present, else the headers inside the first segment.
-  uint64_t phdr = 0;
   if (have_phdr) {
-    phdr = phdr_vaddr + bias;
+    out.phdr = phdr_vaddr + bias;
   } else {
     for (const auto& p : ph)
       if (p.p_type == PT_LOAD && p.p_offset <= eh.e_phoff &&
           eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr) <= p.p_offset + p.p_filesz) {
-        phdr = p.p_vaddr + bias + (eh.e_phoff - p.p_offset);
+        out.phdr = p.p_vaddr + bias + (eh.e_phoff - p.p_offset);
         break;
       }
   }
-  uint64_t entry = eh.e_entry + bias;
-  auto sp = build_stack(as, path, argv, envp, phdr, eh.e_phnum, entry, creds);
+  out.phnum = eh.e_phnum;
+  out.entry = eh.e_entry + bias;
+  out.bias = bias;
+  out.end = page_up(hi + bias);
+  return out;
+}
+
+} // namespace
+
+std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path,
+                                            const std::vector<std::string>& argv,
+                                            const std::vector<std::string>& envp, const AuxCreds& creds) {
+  auto file = read_file(path);
+  if (auto* e = std::get_if<ExecError>(&file)) return *e;
+  const std::vector<uint8_t>& data = std::get<std::vector<uint8_t>>(file);
+  auto main = load_image(as, path, data, false);
+  if (auto* e = std::get_if<ExecError>(&main)) return *e;
+  const Loaded& prog = std::get<Loaded>(main);
+  as.set_brk_base(prog.end);
+  uint64_t entry = prog.entry, base = 0;
+  if (!prog.interp.empty()) {
+    // The dynamic loader, read from the host path it names (read-only).
+    auto interp_file = read_file(prog.interp);
+    if (auto* e = std::get_if<ExecError>(&interp_file))
+      return ExecError{e->err == ENOENT ? ENOENT : ELIBBAD, fmt::format("{}: interpreter {}", path, e->message)};
+    auto interp = load_image(as, prog.interp, std::get<std::vector<uint8_t>>(interp_file), true);
+    if (auto* e = std::get_if<ExecError>(&interp)) return ExecError{ELIBBAD, e->message};
+    entry = std::get<Loaded>(interp).entry;
+    base = std::get<Loaded>(interp).bias;
+  }
+  auto sp = build_stack(as, path, argv, envp, prog.phdr, prog.phnum, prog.entry, base, creds);
   if (auto* e = std::get_if<ExecError>(&sp)) return *e;
   return ExecImage{entry, std::get<uint64_t>(sp)};
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "guestkernel/kernel.h"
+#include "guestkernel/vfs/host_file.h"
 
 #include <algorithm>
 #include <vector>
@@ -114,8 +115,9 @@ int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
 int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) { return c.proc().fds->close(int(a.a[0])); }
 
 int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
-  if (!c.proc().fds->get(int(a.a[0]))) return -EBADF;
-  return -ESPIPE; // only the console exists so far
+  auto f = c.proc().fds->get(int(a.a[0]));
+  if (!f) return -EBADF;
+  return f->lseek(int64_t(a.a[1]), int(a.a[2]));
 }
 
 int64_t stat_fd(SyscallCtx& c, uint64_t fd, uint64_t buf) {
@@ -135,7 +137,19 @@ int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
   if (n == -EFAULT) return -EFAULT;
   if (a.a[3] & ~uint64_t(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) return -EINVAL;
   if (n == 0) return (a.a[3] & AT_EMPTY_PATH) ? stat_fd(c, a.a[0], a.a[2]) : -ENOENT;
-  return -ENOENT;
+  if (int32_t(a.a[0]) != AT_FDCWD) {
+    char first;
+    if (c.mm().copy_from_user(&first, a.a[1], 1) || first != '/') return -ENOSYS; // dirfd-relative: with the VFS
+  }
+  char buf[4096];
+  int64_t len = c.mm().strncpy_from_user(buf, a.a[1], sizeof buf - 1);
+  if (len < 0) return len;
+  std::string hpath;
+  if (int64_t r = host_path(std::string(buf, size_t(len)), hpath)) return r;
+  struct stat st;
+  int r = (a.a[3] & AT_SYMLINK_NOFOLLOW) ? ::lstat(hpath.c_str(), &st) : ::stat(hpath.c_str(), &st);
+  if (r) return -errno;
+  return c.mm().copy_to_user(a.a[2], &st, sizeof st) ? -EFAULT : 0;
 }
 
 int64_t sys_dup(SyscallCtx& c, const SyscallArgs& a) {

@@ -1,6 +1,9 @@
 // brk, mmap, munmap, mprotect: argument checks here, semantics in mm/.
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
+
+#include <vector>
 
 #include "guestkernel/syscalls/syscall.h"
 
@@ -13,11 +16,31 @@ int64_t sys_brk(SyscallCtx& c, const SyscallArgs& a) { return c.mm().brk(a.a[0])
 int64_t sys_mmap(SyscallCtx& c, const SyscallArgs& a) {
   int flags = int(a.a[3]);
   if (a.a[5] & (mm::kPageSize - 1)) return -EINVAL;
-  if (!(flags & MAP_ANONYMOUS)) {
-    // File mappings arrive with the page cache; say which error Linux gives.
-    return c.proc().fds->get(int(a.a[4])) ? -ENODEV : -EBADF;
+  if (flags & MAP_ANONYMOUS) return c.mm().mmap(a.a[0], a.a[1], int(a.a[2]), flags);
+  // Until the page cache lands, a file mapping is a private copy of the
+  // file's bytes: exact for MAP_PRIVATE and for read-only MAP_SHARED.
+  auto f = c.proc().fds->get(int(a.a[4]));
+  if (!f) return -EBADF;
+  if ((f->flags & O_ACCMODE) == O_WRONLY) return -EACCES;
+  if ((flags & MAP_TYPE) != MAP_PRIVATE && (a.a[2] & PROT_WRITE)) return -ENODEV;
+  int64_t addr = c.mm().mmap(a.a[0], a.a[1], int(a.a[2]), (flags & ~MAP_TYPE) | MAP_PRIVATE | MAP_ANONYMOUS,
+                             f->describe());
+  if (addr < 0) return addr;
+  std::vector<uint8_t> buf(1 << 16);
+  for (uint64_t done = 0; done < a.a[1];) {
+    int64_t r = f->pread(buf.data(), std::min<uint64_t>(buf.size(), a.a[1] - done), a.a[5] + done);
+    if (r < 0) {
+      c.mm().munmap(uint64_t(addr), a.a[1]);
+      return r == -ESPIPE ? -ENODEV : r;
+    }
+    if (r == 0) break;
+    if (!c.mm().poke(uint64_t(addr) + done, buf.data(), size_t(r))) {
+      c.mm().munmap(uint64_t(addr), a.a[1]);
+      return -ENOMEM;
+    }
+    done += uint64_t(r);
   }
-  return c.mm().mmap(a.a[0], a.a[1], int(a.a[2]), flags);
+  return addr;
 }
 
 int64_t sys_munmap(SyscallCtx& c, const SyscallArgs& a) { return c.mm().munmap(a.a[0], a.a[1]); }

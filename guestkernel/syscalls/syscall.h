@@ -55,6 +55,7 @@ void register_info_syscalls(SyscallTable& t);
 void register_time_syscalls(SyscallTable& t);
 void register_futex_syscalls(SyscallTable& t);
 void register_pipe_syscalls(SyscallTable& t);
+void register_hostfs_syscalls(SyscallTable& t);
 
 inline SyscallTable make_syscall_table() {
   SyscallTable t;
@@ -66,6 +67,7 @@ inline SyscallTable make_syscall_table() {
   register_time_syscalls(t);
   register_futex_syscalls(t);
   register_pipe_syscalls(t);
+  register_hostfs_syscalls(t);
   return t;
 }
 

@@ -33,6 +33,8 @@ public:
   // `arg` is a guest pointer or value; the file copies through `as`.
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
   virtual int64_t stat(struct stat&) { return -EINVAL; }
+  virtual int64_t pread(void*, size_t, uint64_t) { return -ESPIPE; }
+  virtual int64_t lseek(int64_t, int) { return -ESPIPE; }
   virtual std::string describe() const = 0;
   int flags = 0; // O_* status flags (O_APPEND, O_NONBLOCK, access mode)
 };

@@ -154,9 +154,11 @@ void Kernel::handle_fault(Task& t, const arch::Stop& s) {
 // Runs the task's guest code until its next stop, then handles the stop.
 void Kernel::run_in_guest(Task& t) {
   MmContext& m = *t.mm;
-  while (m.owner && m.owner != &t) {
+  if (m.owner && m.owner != &t) {
+    // Another thread runs in our child: wait our turn, then go back through
+    // signal delivery, which may have something for us by now.
     block(t, &m.child_free, -1, false);
-    if (t.exiting) return;
+    return;
   }
   m.owner = &t;
   if (m.as->mmu().pending()) {

@@ -97,6 +97,8 @@ public:
   void send_signal(Task& t, const siginfo_t& info);
   void force_signal(Task& t, const siginfo_t& info); // synchronous faults: cannot be blocked or ignored
   bool signal_pending(const Task& t) const;
+  // sigaction to SIG_IGN (or a default of ignore) drops what is pending.
+  void discard_pending(Process& p, int sig);
   // Before returning to user mode: act on one pending signal (handler
   // frame, default action) and on syscall restarts.
   void deliver_signals(Task& t);

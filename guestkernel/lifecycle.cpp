@@ -187,7 +187,15 @@ int64_t Kernel::exec(Task& t, const std::string& path, std::vector<std::string> 
   }
   vfork_release(t);
   ++stats_.execs;
-  p.exe = path;
+  // /proc/self/exe is absolute: the first program's host path is resolved
+  // against the kernel's cwd, later ones against the guest's (/).
+  if (first) {
+    char* real = realpath(path.c_str(), nullptr);
+    p.exe = real ? real : path;
+    free(real);
+  } else {
+    p.exe = path[0] == '/' ? path : "/" + path;
+  }
   std::string base = path.substr(path.rfind('/') + 1);
   p.comm = base.substr(0, 15);
   // Handlers reset to SIG_DFL (ignored stay ignored); close-on-exec fds close.
@@ -260,12 +268,12 @@ void Kernel::exit_group(Task& t, int wait_status) {
     p.group_exit = true;
     p.group_exit_status = wait_status;
   }
+  // `t` may be another process's target (kill): every thread of the group,
+  // t included, leaves its sleep or its guest code.
   for (Task* o : p.threads) {
     o->exiting = true;
-    if (o != &t) {
-      wake(*o, WakeReason::Signal);
-      if (o->state == TaskState::InGuest) o->mm->child->interrupt();
-    }
+    wake(*o, WakeReason::Signal);
+    if (o->state == TaskState::InGuest) o->mm->child->interrupt();
   }
 }
 

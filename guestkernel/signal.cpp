@@ -95,6 +95,11 @@ bool Kernel::signal_pending(const Task& t) const {
   return ((t.pending.pending | t.proc->shared_pending.pending) & ~t.sigmask) != 0;
 }
 
+void Kernel::discard_pending(Process& p, int sig) {
+  discard(p.shared_pending, sigbit(sig));
+  for (Task* t : p.threads) discard(t->pending, sigbit(sig));
+}
+
 std::vector<uint8_t>& Kernel::task_xstate(Task& t) {
   if (t.mm && t.mm->xstate_loaded == &t) t.mm->child->get_xstate(t.xstate);
   return t.xstate;

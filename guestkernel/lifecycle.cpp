@@ -1,7 +1,10 @@
 // Tasks and processes: creation (clone, fork, vfork), exec, exit, wait.
 #include <linux/sched.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -9,6 +12,7 @@
 #include "guestkernel/exec/elf_loader.h"
 #include "guestkernel/futex.h"
 #include "guestkernel/signal_names.h"
+#include "guestkernel/vfs/host_file.h"
 #include "guestkernel/kernel.h"
 
 namespace gk {
@@ -155,10 +159,64 @@ static void vfork_release(Task& t) {
   }
 }
 
-int64_t Kernel::exec(Task& t, const std::string& path, std::vector<std::string> argv,
+namespace {
+
+// "#!interp [arg]" scripts: rewrites argv as Linux's binfmt_script does and
+// returns the interpreter's path; "" if `file` is not a script; -errno.
+int64_t script_interpreter(const std::string& file, std::vector<std::string>& argv, std::string& interp) {
+  interp.clear();
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char head[256];
+  ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (n < 2 || head[0] != '#' || head[1] != '!') return 0;
+  struct stat st;
+  if (::stat(file.c_str(), &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) return -EACCES;
+  std::string line(head + 2, size_t(n - 2));
+  size_t nl = line.find('\n');
+  if (nl == std::string::npos && n == sizeof head) return -ENOEXEC; // no end of line within the limit
+  line = line.substr(0, nl);
+  auto trim = [](std::string& x) {
+    x.erase(0, x.find_first_not_of(" \t"));
+    x.erase(x.find_last_not_of(" \t") + 1);
+  };
+  trim(line);
+  if (line.empty()) return -ENOEXEC;
+  size_t sp = line.find_first_of(" \t");
+  interp = line.substr(0, sp);
+  std::string arg = sp == std::string::npos ? "" : line.substr(sp);
+  trim(arg);
+  std::vector<std::string> nargv = {interp};
+  if (!arg.empty()) nargv.push_back(arg); // the rest of the line is one argument
+  nargv.push_back(file);
+  if (!argv.empty()) nargv.insert(nargv.end(), argv.begin() + 1, argv.end());
+  argv = std::move(nargv);
+  return 0;
+}
+
+} // namespace
+
+int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::string> argv,
                      std::vector<std::string> envp) {
   Process& p = *t.proc;
   bool first = p.pid == 1 && p.exe.empty();
+  // The first program is a host path from the command line; later ones are
+  // guest paths, filtered like open()'s.
+  std::string path = guest_path;
+  if (!first)
+    if (int64_t r = host_path(guest_path, path)) return r;
+  for (int depth = 0;; ++depth) {
+    std::string interp;
+    int64_t r = script_interpreter(path, argv, interp);
+    if (r < 0) {
+      if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", guest_path, strerror(int(-r)));
+      return r;
+    }
+    if (interp.empty()) break;
+    if (depth == 4) return -ELOOP;
+    if (int64_t e = host_path(interp, path)) return e;
+  }
   bool reuse_child = t.mm->users == 1 && t.mm->owner == nullptr;
   auto as = new_address_space();
   // Keeping the host child: its old guest mappings go before the new ones come.
@@ -247,6 +305,10 @@ void Kernel::release_mm(Task& t) {
     if (m.child && m.child->alive()) {
       sample_host_figures(m);
       stats_.host_minor_faults += m.child->host_minor_faults();
+      clockid_t cpu;
+      timespec ts{};
+      if (clock_getcpuclockid(m.child->pid(), &cpu) == 0 && clock_gettime(cpu, &ts) == 0)
+        t.proc->cpu_ns += uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
     }
     const auto& c = m.child->counters();
     stats_.stops.stops_syscall += c.stops_syscall;
@@ -349,6 +411,7 @@ void Kernel::process_exit(Process& p, int wait_status) {
 }
 
 void Kernel::reap(Process& p, Process& parent) {
+  parent.children_utime_ns += p.cpu_ns + p.children_utime_ns;
   parent.children.erase(std::remove(parent.children.begin(), parent.children.end(), &p), parent.children.end());
   processes_.erase(p.pid);
 }
@@ -381,7 +444,10 @@ int64_t Kernel::wait_child(Task& t, int64_t pid, int options, int* status, sigin
             info->si_status = WEXITSTATUS(c->wait_status);
           }
         }
-        if (ru) *ru = {};
+        if (ru) {
+          *ru = {};
+          ru->ru_utime = {time_t(c->cpu_ns / 1000000000ULL), suseconds_t((c->cpu_ns % 1000000000ULL) / 1000)};
+        }
         if (!(options & WNOWAIT)) reap(*c, me);
         return cpid;
       }

@@ -150,6 +150,7 @@ struct Process {
   Timers::Id itimer_real = 0;
   uint64_t itimer_real_interval_ns = 0, itimer_real_deadline_ns = 0;
   std::vector<std::unique_ptr<PosixTimer>> posix_timers; // index = timer id
+  uint64_t cpu_ns = 0;            // CPU time of its host child(ren), taken as they end
   // Rusage of reaped children (ns).
   uint64_t children_utime_ns = 0, children_stime_ns = 0;
   uint64_t start_ns = 0;

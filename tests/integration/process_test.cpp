@@ -1,6 +1,10 @@
 // Processes, threads, signals and time: each guest program prints the same
 // output in the guest as natively (both libcs), under each MMU backend.
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include <gtest/gtest.h>
 
@@ -54,6 +58,22 @@ TEST_P(Processes, SleepsAlarmsAndTimers) { same_as_native("timers"); }
 TEST_P(Processes, FutexOperations) { same_as_native("futex"); }
 TEST_P(Processes, ASpinningThreadDoesNotStarveAnother) { same_as_native("spinfair"); }
 TEST_P(Processes, ProcessGroupsAndSessions) { same_as_native("pgrp"); }
+
+TEST_P(Processes, ExecOfAHashBangScript) {
+  std::string script = ::testing::TempDir() + "/gk-script-" + std::to_string(getpid()) + "-" + GetParam();
+  {
+    std::ofstream f(script);
+    f << "#!" << guest_program("argecho-musl") << "  one argument \nnot read\n";
+  }
+  chmod(script.c_str(), 0755);
+  RunResult native = run({script, "x", "y"});
+  ASSERT_EQ(native.status, 0);
+  RunResult g = run(guest_cmd(GetParam(), {}, {script, "x", "y"}));
+  EXPECT_EQ(g.status, 0) << g.err;
+  EXPECT_EQ(g.out, native.out);
+  EXPECT_EQ(g.out, "one argument\n" + script + "\nx\ny\n");
+  unlink(script.c_str());
+}
 
 TEST_P(Processes, ForkBombIsStoppedByTheTaskLimit) {
   // Natively (as root) the program stops itself at LIMIT forks; in the guest

@@ -27,34 +27,35 @@ uint8_t* user_ptr(AddressSpace& as, uint64_t va, Access access) {
 
 } // namespace
 
-int AddressSpace::copy_from_user(void* dst, uint64_t src, size_t n) {
-  auto* out = static_cast<uint8_t*>(dst);
-  if (src + n < src) return -EFAULT;
+// Calls fn(kernel pointer, length) for each page-sized piece of [va, va+n).
+template <typename Fn>
+int each_user_chunk(AddressSpace& as, uint64_t va, size_t n, Access access, Fn fn) {
+  if (va + n < va) return -EFAULT;
   while (n) {
-    size_t chunk = std::min<size_t>(n, kPageSize - (src & (kPageSize - 1)));
-    uint8_t* p = user_ptr(*this, src, Access::Read);
+    size_t chunk = std::min<size_t>(n, kPageSize - (va & (kPageSize - 1)));
+    uint8_t* p = user_ptr(as, va, access);
     if (!p) return -EFAULT;
-    memcpy(out, p, chunk);
-    out += chunk;
-    src += chunk;
+    fn(p, chunk);
+    va += chunk;
     n -= chunk;
   }
   return 0;
 }
 
+int AddressSpace::copy_from_user(void* dst, uint64_t src, size_t n) {
+  auto* out = static_cast<uint8_t*>(dst);
+  return each_user_chunk(*this, src, n, Access::Read, [&](const uint8_t* p, size_t len) {
+    memcpy(out, p, len);
+    out += len;
+  });
+}
+
 int AddressSpace::copy_to_user(uint64_t dst, const void* src, size_t n) {
   auto* in = static_cast<const uint8_t*>(src);
-  if (dst + n < dst) return -EFAULT;
-  while (n) {
-    size_t chunk = std::min<size_t>(n, kPageSize - (dst & (kPageSize - 1)));
-    uint8_t* p = user_ptr(*this, dst, Access::Write);
-    if (!p) return -EFAULT;
-    memcpy(p, in, chunk);
-    in += chunk;
-    dst += chunk;
-    n -= chunk;
-  }
-  return 0;
+  return each_user_chunk(*this, dst, n, Access::Write, [&](uint8_t* p, size_t len) {
+    memcpy(p, in, len);
+    in += len;
+  });
 }
 
 int64_t AddressSpace::strncpy_from_user(char* dst, uint64_t src, size_t max) {

@@ -141,11 +141,8 @@ int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
     char first;
     if (c.mm().copy_from_user(&first, a.a[1], 1) || first != '/') return -ENOSYS; // dirfd-relative: with the VFS
   }
-  char buf[4096];
-  int64_t len = c.mm().strncpy_from_user(buf, a.a[1], sizeof buf - 1);
-  if (len < 0) return len;
   std::string hpath;
-  if (int64_t r = host_path(std::string(buf, size_t(len)), hpath)) return r;
+  if (int64_t r = user_host_path(c.mm(), a.a[1], hpath)) return r;
   struct stat st;
   int r = (a.a[3] & AT_SYMLINK_NOFOLLOW) ? ::lstat(hpath.c_str(), &st) : ::stat(hpath.c_str(), &st);
   if (r) return -errno;

@@ -54,14 +54,16 @@ int64_t host_path(const std::string& p, std::string& out) {
   return 0;
 }
 
-namespace {
-
-int64_t user_path(SyscallCtx& c, uint64_t up, std::string& out) {
+int64_t user_host_path(mm::AddressSpace& as, uint64_t upath, std::string& out) {
   char buf[4096];
-  int64_t n = c.mm().strncpy_from_user(buf, up, sizeof buf - 1);
+  int64_t n = as.strncpy_from_user(buf, upath, sizeof buf - 1);
   if (n < 0) return n;
   return host_path(std::string(buf, size_t(n)), out);
 }
+
+namespace {
+
+int64_t user_path(SyscallCtx& c, uint64_t up, std::string& out) { return user_host_path(c.mm(), up, out); }
 
 // Paths are absolute or relative to / (AT_FDCWD) until the VFS lands.
 int64_t check_dirfd(uint64_t dirfd) { return int32_t(dirfd) == AT_FDCWD ? 0 : -ENOSYS; }

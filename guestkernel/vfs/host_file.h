@@ -29,5 +29,7 @@ private:
 // Checks a guest path for the host-path layer: -errno, or 0 with the host
 // path to use in `out`.
 int64_t host_path(const std::string& guest_path, std::string& out);
+// The same for a path string in guest memory at `upath`.
+int64_t user_host_path(mm::AddressSpace& as, uint64_t upath, std::string& out);
 
 } // namespace gk

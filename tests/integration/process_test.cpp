@@ -46,6 +46,9 @@ TEST_P(Processes, CopyOnWriteIsolatesParentAndChild) { same_as_native("cow"); }
 TEST_P(Processes, VforkSuspendsTheParentUntilExec) {
   same_as_native("vforkexec", {guest_program("hello-musl"), rootfs_file("rootfs/programs/hello.c")});
 }
+TEST_P(Processes, VforkThenExecOfADynamicProgram) {
+  same_as_native("vforkexec", {guest_program("hello-dyn"), rootfs_file("rootfs/programs/hello.c")});
+}
 TEST_P(Processes, ExecKeepsPidAndFdsAndResetsHandlers) { same_as_native("execchain", {"@SELF", "5"}); }
 TEST_P(Processes, ExecOfADynamicProgramFromTheHostLib) { same_as_native("hello-dyn", {}, {""}); }
 TEST_P(Processes, PthreadsMutexCondvarJoin) { same_as_native("threads"); }

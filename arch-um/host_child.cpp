@@ -223,8 +223,14 @@ uint32_t HostChild::run_batch(uint32_t count) {
     throw std::runtime_error("host child: cannot start a stub batch");
   ++counters_.stub_runs;
   Stop st = wait(false);
-  // A PTRACE_INTERRUPT sent while the guest ran may land here instead.
-  while (st.kind == Stop::Kind::Event && ptrace(PTRACE_CONT, pid_, nullptr, nullptr) == 0) st = wait(false);
+  // A PTRACE_INTERRUPT sent while the guest ran may land here instead, and a
+  // recycled child may still hold a host signal its last guest raised (a
+  // fault that raced with the interrupt): drain both, suppressing them.
+  for (int stale = 0; stale < 8; ++stale) {
+    bool leftover = st.kind == Stop::Kind::Event || (st.kind == Stop::Kind::Signal && st.signo != SIGTRAP);
+    if (!leftover || ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) break;
+    st = wait(false);
+  }
   --counters_.stops_signal;
   ++counters_.stops_stub;
   if (st.kind != Stop::Kind::Signal || st.signo != SIGTRAP) {

@@ -79,6 +79,7 @@ public:
   bool alive() const { return alive_; }
 
   const ChildCounters& counters() const { return counters_; }
+  void reset_counters() { counters_ = {}; }
 
 private:
   HostChild() = default;

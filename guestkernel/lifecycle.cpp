@@ -54,9 +54,18 @@ std::unique_ptr<mm::AddressSpace> Kernel::new_address_space() {
 
 std::shared_ptr<MmContext> Kernel::new_mm_context(std::unique_ptr<mm::AddressSpace> as) {
   auto m = std::make_shared<MmContext>();
-  m->child = arch::HostChild::spawn(physmem_.fd());
-  ++stats_.host_children;
   m->as = as ? std::move(as) : new_address_space();
+  while (!spare_children_.empty() && !m->child) {
+    m->child = std::move(spare_children_.back());
+    spare_children_.pop_back();
+    if (!m->child->alive()) m->child.reset();
+  }
+  if (m->child) {
+    m->as->mmu().wipe_child_first();
+  } else {
+    m->child = arch::HostChild::spawn(physmem_.fd());
+    ++stats_.host_children;
+  }
   by_host_pid_[m->child->pid()] = m.get();
   return m;
 }
@@ -319,7 +328,11 @@ void Kernel::release_mm(Task& t) {
     stats_.stops.setregs += c.setregs;
     stats_.stops.xstate_swaps += c.xstate_swaps;
     by_host_pid_.erase(m.child->pid());
-    m.child->kill();
+    m.child->reset_counters();
+    if (m.child->alive() && m.owner == nullptr && spare_children_.size() < kMaxSpareChildren && !shutdown_)
+      spare_children_.push_back(std::move(m.child)); // stopped; wiped before its next guest runs
+    else
+      m.child->kill();
   }
   t.mm.reset();
 }
@@ -485,6 +498,8 @@ int64_t Kernel::wait_child(Task& t, int64_t pid, int options, int* status, sigin
 void Kernel::destroy_task(Task* t) { tasks_.erase(t->tid); }
 
 void Kernel::shutdown_all() {
+  for (auto& c : spare_children_) c->kill();
+  spare_children_.clear();
   // Every host child dies with the kernel; do it now, in order.
   for (auto& [pid, m] : by_host_pid_) {
     if (m->child && m->child->alive()) {

@@ -110,6 +110,11 @@ void HostMmu::setup_child() {
     queue({PendingOp::Kind::Reserve, stub::kWindow, phys_bytes_ / kPageSize, 0, 0, PROT_NONE, false});
 }
 
+void HostMmu::wipe_child_first() {
+  ++stats_.queued;
+  queue_.insert(queue_.begin(), PendingOp{PendingOp::Kind::Release, 0, stub::kUserTop / kPageSize, 0, 0, 0, false});
+}
+
 void HostMmu::expand(const PendingOp& p, std::vector<stub::Op>& out, std::vector<HostCall>& kinds) const {
   uint64_t len = p.npages * kPageSize;
   auto add = [&](HostCall k, stub::Op o) {

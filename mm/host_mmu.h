@@ -78,6 +78,9 @@ public:
 
   // Ops to run once in a fresh child (the mremap window).
   void setup_child();
+  // The child was used by another address space: before anything else,
+  // drop every guest-space mapping it still has.
+  void wipe_child_first();
 
   bool pending() const { return !queue_.empty(); }
   enum class Flush { Done, Evicted };

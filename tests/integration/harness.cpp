@@ -134,8 +134,14 @@ std::vector<pid_t> leftover_processes(int grace_ms) {
     while (dirent* de = readdir(d)) {
       pid_t pid = atoi(de->d_name);
       if (pid <= 0) continue;
-      std::ifstream f("/proc/" + std::string(de->d_name) + "/stat");
-      std::string all((std::istreambuf_iterator<char>(f)), {});
+      // The process may vanish while we read (ESRCH): that is not a leftover.
+      std::string all;
+      if (FILE* f = fopen(("/proc/" + std::string(de->d_name) + "/stat").c_str(), "re")) {
+        char buf[1024];
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        all.assign(buf, n);
+        fclose(f);
+      }
       auto rp = all.rfind(')');
       if (rp == std::string::npos) continue;
       char state;

@@ -114,9 +114,29 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
   if (flags & CLONE_VM) {
     mm = parent.mm;
   } else {
-    // fork: copy-on-write copy of the address space in a new host child. The
-    // parent's mirror is write-protected by ops flushed before it runs again.
+    // fork: copy-on-write copy of the address space in a new host child.
+    // Hold the parent's host child while copying, and write-protect its
+    // mirror before anyone runs there again: a sibling thread still running
+    // in it could otherwise write to a page both sides now share (Linux
+    // closes the same window with a TLB shootdown).
+    MmContext& pm = *parent.mm;
+    while (pm.owner && pm.owner != &parent) {
+      if (pm.owner->state == TaskState::InGuest && !pm.interrupt_sent) {
+        pm.child->interrupt();
+        pm.interrupt_sent = true;
+      }
+      block(parent, &pm.child_free, -1, false);
+      if (parent.exiting) return -EINTR;
+    }
     auto as = parent.mm->as->fork(stats_.mmu, stats_.faults);
+    if (as && pm.as->mmu().pending()) {
+      pm.owner = &parent;
+      ChildChannel ch(*pm.child);
+      pm.as->flush_host(ch);
+      pm.regs_loaded = nullptr;
+      pm.owner = nullptr;
+      pm.child_free.wake(1);
+    }
     if (!as) return -ENOMEM;
     if (trace_.mmu) as->mmu().trace = [this](std::string_view s) { trace_.raw(0, s); };
     try {

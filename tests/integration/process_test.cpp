@@ -49,6 +49,7 @@ TEST_P(Processes, VforkSuspendsTheParentUntilExec) {
 TEST_P(Processes, VforkThenExecOfADynamicProgram) {
   same_as_native("vforkexec", {guest_program("hello-dyn"), rootfs_file("rootfs/programs/hello.c")});
 }
+TEST_P(Processes, ForkFromAThreadedProcessCopiesAFrozenImage) { same_as_native("mtfork"); }
 TEST_P(Processes, ExecKeepsPidAndFdsAndResetsHandlers) { same_as_native("execchain", {"@SELF", "5"}); }
 TEST_P(Processes, ExecOfADynamicProgramFromTheHostLib) { same_as_native("hello-dyn", {}, {""}); }
 TEST_P(Processes, PthreadsMutexCondvarJoin) { same_as_native("threads"); }

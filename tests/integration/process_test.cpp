@@ -79,6 +79,17 @@ TEST_P(Processes, ExecOfAHashBangScript) {
   unlink(script.c_str());
 }
 
+TEST_P(Processes, RandomSyscallArgumentsNeverCrashTheKernel) {
+  // Guest only: the arguments are random. Children may kill themselves; the
+  // kernel must answer every call and stay up.
+  for (const std::string libc : {"musl", "glibc"}) {
+    RunResult g = run(guest_cmd(GetParam(), {}, {guest_program("sysfuzz-" + libc), "25", "1500"}));
+    EXPECT_EQ(g.status, 0) << g.err;
+    EXPECT_EQ(g.out, "sysfuzz: survived 25 rounds\n");
+    EXPECT_EQ(g.err.find("internal error"), std::string::npos) << g.err;
+  }
+}
+
 TEST_P(Processes, ForkBombIsStoppedByTheTaskLimit) {
   // Natively (as root) the program stops itself at LIMIT forks; in the guest
   // the task limit (512) comes first and fork fails with EAGAIN.

@@ -85,6 +85,12 @@ int64_t Console::ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) {
 
 namespace gk::drivers {
 
+unsigned Console::poll_events() {
+  pollfd p{host_fd_, short((flags & O_ACCMODE) == O_WRONLY ? POLLOUT : POLLIN | POLLOUT), 0};
+  if (::poll(&p, 1, 0) < 0) return POLLERR;
+  return unsigned(p.revents) | ((p.revents & POLLIN) ? POLLRDNORM : 0u) | ((p.revents & POLLOUT) ? POLLWRNORM : 0u);
+}
+
 // /dev/console: character device 5:1.
 int64_t Console::stat(struct stat& st) {
   st = {};

@@ -25,6 +25,8 @@ public:
   int64_t write(IoCtx& io, const void* buf, size_t n) override;
   int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
   int64_t stat(struct stat& st) override;
+  unsigned poll_events() override;
+  bool poll_by_polling() override { return true; }
   std::string describe() const override { return "console"; }
 
 private:

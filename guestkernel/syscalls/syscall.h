@@ -56,6 +56,9 @@ void register_time_syscalls(SyscallTable& t);
 void register_futex_syscalls(SyscallTable& t);
 void register_pipe_syscalls(SyscallTable& t);
 void register_hostfs_syscalls(SyscallTable& t);
+void register_poll_syscalls(SyscallTable& t);
+void register_eventfd_syscalls(SyscallTable& t);
+void register_epoll_syscalls(SyscallTable& t);
 
 inline SyscallTable make_syscall_table() {
   SyscallTable t;
@@ -68,6 +71,9 @@ inline SyscallTable make_syscall_table() {
   register_futex_syscalls(t);
   register_pipe_syscalls(t);
   register_hostfs_syscalls(t);
+  register_poll_syscalls(t);
+  register_eventfd_syscalls(t);
+  register_epoll_syscalls(t);
   return t;
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "guestkernel/sched/wait_queue.h"
+
 namespace gk::mm {
 class AddressSpace;
 }
@@ -34,6 +36,14 @@ public:
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
   virtual int64_t stat(struct stat&) { return -EINVAL; }
   virtual int64_t pread(void*, size_t, uint64_t) { return -ESPIPE; }
+  // Readiness for poll/select/epoll: the POLL* events now (regular files
+  // are always ready, as on Linux), the queues that are woken when that may
+  // change, and a counter that moves on every such change (for EPOLLET).
+  virtual unsigned poll_events() { return 0x1 | 0x4 | 0x40 | 0x100; } // POLLIN|POLLOUT|RDNORM|WRNORM
+  virtual void poll_queues(std::vector<WaitQueue*>&) {}
+  virtual uint64_t poll_generation() { return 0; }
+  // Readiness the kernel cannot be told about (a host fd): re-check often.
+  virtual bool poll_by_polling() { return false; }
   virtual int64_t lseek(int64_t, int) { return -ESPIPE; }
   virtual std::string describe() const = 0;
   int flags = 0; // O_* status flags (O_APPEND, O_NONBLOCK, access mode)

@@ -1,6 +1,7 @@
 #include "guestkernel/vfs/pipe.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 
@@ -17,11 +18,16 @@ PipeEnd::PipeEnd(std::shared_ptr<Pipe> p, bool write_end) : pipe_(std::move(p)),
 }
 
 PipeEnd::~PipeEnd() {
-  if (write_end_) {
-    if (--pipe_->writers == 0) pipe_->read_wait.wake_all(); // readers see EOF
-  } else {
-    if (--pipe_->readers == 0) pipe_->write_wait.wake_all(); // writers see EPIPE
-  }
+  // The last writer gone means EOF for readers; the last reader, EPIPE.
+  (write_end_ ? pipe_->writers : pipe_->readers)--;
+  pipe_->changed();
+}
+
+unsigned PipeEnd::poll_events() {
+  const Pipe& p = *pipe_;
+  if (!write_end_) return (p.data.empty() ? 0u : POLLIN | POLLRDNORM) | (p.writers == 0 ? POLLHUP : 0u);
+  if (p.readers == 0) return POLLERR;
+  return Pipe::kCapacity - p.data.size() >= Pipe::kAtomic ? POLLOUT | POLLWRNORM : 0u;
 }
 
 int64_t PipeEnd::read(IoCtx& io, void* buf, size_t n) {
@@ -35,7 +41,7 @@ int64_t PipeEnd::read(IoCtx& io, void* buf, size_t n) {
   size_t take = std::min(n, p.data.size());
   std::copy_n(p.data.begin(), take, static_cast<uint8_t*>(buf));
   p.data.erase(p.data.begin(), p.data.begin() + long(take));
-  p.write_wait.wake_all();
+  p.changed();
   return int64_t(take);
 }
 
@@ -65,7 +71,7 @@ int64_t PipeEnd::write(IoCtx& io, const void* buf, size_t n) {
     size_t put = std::min(room, want);
     p.data.insert(p.data.end(), in + done, in + done + put);
     done += put;
-    p.read_wait.wake_all();
+    p.changed();
   }
   return int64_t(done);
 }

@@ -16,6 +16,12 @@ struct Pipe {
   std::deque<uint8_t> data;
   int readers = 0, writers = 0;
   WaitQueue read_wait, write_wait;
+  uint64_t generation = 0; // moves on every change a poller may care about
+  void changed() {
+    ++generation;
+    read_wait.wake_all();
+    write_wait.wake_all();
+  }
 };
 
 class PipeEnd : public File {
@@ -26,6 +32,9 @@ public:
   int64_t write(IoCtx& io, const void* buf, size_t n) override;
   int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
   int64_t stat(struct stat& st) override;
+  unsigned poll_events() override;
+  void poll_queues(std::vector<WaitQueue*>& q) override { q.push_back(write_end_ ? &pipe_->write_wait : &pipe_->read_wait); }
+  uint64_t poll_generation() override { return pipe_->generation; }
   std::string describe() const override { return "pipe"; }
 
 private:

@@ -26,8 +26,8 @@ PipeEnd::~PipeEnd() {
 unsigned PipeEnd::poll_events() {
   const Pipe& p = *pipe_;
   if (!write_end_) return (p.data.empty() ? 0u : POLLIN | POLLRDNORM) | (p.writers == 0 ? POLLHUP : 0u);
-  if (p.readers == 0) return POLLERR;
-  return Pipe::kCapacity - p.data.size() >= Pipe::kAtomic ? POLLOUT | POLLWRNORM : 0u;
+  return (Pipe::kCapacity - p.data.size() >= Pipe::kAtomic ? POLLOUT | POLLWRNORM : 0u) |
+         (p.readers == 0 ? POLLERR : 0u);
 }
 
 int64_t PipeEnd::read(IoCtx& io, void* buf, size_t n) {

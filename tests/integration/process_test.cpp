@@ -62,6 +62,7 @@ TEST_P(Processes, SleepsAlarmsAndTimers) { same_as_native("timers"); }
 TEST_P(Processes, FutexOperations) { same_as_native("futex"); }
 TEST_P(Processes, ASpinningThreadDoesNotStarveAnother) { same_as_native("spinfair"); }
 TEST_P(Processes, ProcessGroupsAndSessions) { same_as_native("pgrp"); }
+TEST_P(Processes, PollSelectEpollAndEventfd) { same_as_native("pollwait"); }
 
 TEST_P(Processes, ExecOfAHashBangScript) {
   std::string script = ::testing::TempDir() + "/gk-script-" + std::to_string(getpid()) + "-" + GetParam();

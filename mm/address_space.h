@@ -49,7 +49,8 @@ public:
   AddressSpace& operator=(const AddressSpace&) = delete;
 
   // ---- mapping syscalls (return an address or -errno) ----
-  // Anonymous mappings only for now; `flags` are MAP_* as the guest gave them.
+  // Anonymous memory (file mappings are filled by the caller); `flags` are
+  // MAP_* as the guest gave them.
   int64_t mmap(uint64_t addr, uint64_t len, int prot, int flags, const std::string& name = {});
   int64_t munmap(uint64_t addr, uint64_t len);
   int64_t mprotect(uint64_t addr, uint64_t len, int prot);

@@ -80,7 +80,9 @@ public:
   Process* init_process() { return find_process(1); }
   // A new address-space context with its own host child (as may be null: a fresh one).
   std::shared_ptr<MmContext> new_mm_context(std::unique_ptr<mm::AddressSpace> as = nullptr);
-  std::unique_ptr<mm::AddressSpace> new_address_space();
+  // A fresh address space; `pid` labels its --trace=mmu lines.
+  std::unique_ptr<mm::AddressSpace> new_address_space(int pid);
+  void trace_mmu_of(mm::AddressSpace& as, int pid);
   // clone/fork/vfork: returns the new tid or -errno.
   int64_t clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
                      uint64_t tls);

@@ -44,17 +44,21 @@ Process* Kernel::find_process(int pid) {
   return it == processes_.end() ? nullptr : it->second.get();
 }
 
-std::unique_ptr<mm::AddressSpace> Kernel::new_address_space() {
+std::unique_ptr<mm::AddressSpace> Kernel::new_address_space(int pid) {
   mm::MmConfig cfg;
   cfg.fault_around = opts_.fault_around;
   auto as = std::make_unique<mm::AddressSpace>(physmem_, opts_.backend, stats_.mmu, stats_.faults, cfg);
-  if (trace_.mmu) as->mmu().trace = [this](std::string_view s) { trace_.raw(0, s); };
+  trace_mmu_of(*as, pid);
   return as;
+}
+
+void Kernel::trace_mmu_of(mm::AddressSpace& as, int pid) {
+  if (trace_.mmu) as.mmu().trace = [this, pid](std::string_view s) { trace_.raw(pid, s); };
 }
 
 std::shared_ptr<MmContext> Kernel::new_mm_context(std::unique_ptr<mm::AddressSpace> as) {
   auto m = std::make_shared<MmContext>();
-  m->as = as ? std::move(as) : new_address_space();
+  m->as = as ? std::move(as) : new_address_space(0);
   while (!spare_children_.empty() && !m->child) {
     m->child = std::move(spare_children_.back());
     spare_children_.pop_back();
@@ -138,7 +142,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
       pm.child_free.wake(1);
     }
     if (!as) return -ENOMEM;
-    if (trace_.mmu) as->mmu().trace = [this](std::string_view s) { trace_.raw(0, s); };
+    trace_mmu_of(*as, next_pid_); // the child's pid, allocated next
     try {
       mm = new_mm_context(std::move(as));
     } catch (const std::exception& e) {
@@ -247,7 +251,7 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
     if (int64_t e = host_path(interp, path)) return e;
   }
   bool reuse_child = t.mm->users == 1 && t.mm->owner == nullptr;
-  auto as = new_address_space();
+  auto as = new_address_space(p.pid);
   // Keeping the host child: its old guest mappings go before the new ones come.
   if (reuse_child) as->mmu().release(0, mm::kUserTop / mm::kPageSize);
   AuxCreds creds{p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid};

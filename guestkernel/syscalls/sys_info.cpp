@@ -1,6 +1,7 @@
 // Identity and system information: uname, credentials, randomness.
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 
 #include <cstring>
@@ -44,9 +45,24 @@ int64_t sys_getrandom(SyscallCtx& c, const SyscallArgs& a) {
   return int64_t(done);
 }
 
+// The guest's own figures: its memory is --mem, its processes are its tasks.
+int64_t sys_sysinfo(SyscallCtx& c, const SyscallArgs& a) {
+  struct sysinfo si;
+  memset(&si, 0, sizeof si);
+  const KernelStats& st = c.kernel.stats();
+  si.uptime = long((Kernel::now_ns() - st.start_ns) / 1000000000ULL);
+  const mm::PhysMem& pm = c.kernel.physmem();
+  si.totalram = pm.bytes();
+  si.freeram = pm.buddy().free_frames() * mm::kPageSize;
+  si.procs = uint16_t(std::min(c.kernel.task_count(), 65535));
+  si.mem_unit = 1;
+  return c.mm().copy_to_user(a.a[0], &si, sizeof si) ? -EFAULT : 0;
+}
+
 } // namespace
 
 void register_info_syscalls(SyscallTable& t) {
+  t.add(SYS_sysinfo, sys_sysinfo, "x");
   t.add(SYS_uname, sys_uname, "x");
   t.add(SYS_getuid, sys_getuid, "");
   t.add(SYS_geteuid, sys_geteuid, "");

@@ -196,6 +196,14 @@ int64_t sys_fcntl(SyscallCtx& c, const SyscallArgs& a) {
   }
 }
 
+// Advice only: accepted for files that can seek, as Linux does.
+int64_t sys_fadvise64(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = c.proc().fds->get(int(a.a[0]));
+  if (!f) return -EBADF;
+  if (a.a[3] > 5) return -EINVAL; // POSIX_FADV_NORMAL .. POSIX_FADV_NOREUSE
+  return f->lseek(0, SEEK_CUR) == -ESPIPE ? -ESPIPE : 0;
+}
+
 } // namespace
 
 void register_io_syscalls(SyscallTable& t) {
@@ -212,6 +220,7 @@ void register_io_syscalls(SyscallTable& t) {
   t.add(SYS_dup2, sys_dup2, "dd");
   t.add(SYS_dup3, sys_dup3, "ddx");
   t.add(SYS_fcntl, sys_fcntl, "ddx");
+  t.add(SYS_fadvise64, sys_fadvise64, "dlud");
 }
 
 } // namespace gk

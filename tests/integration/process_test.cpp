@@ -91,6 +91,14 @@ TEST_P(Processes, RandomSyscallArgumentsNeverCrashTheKernel) {
   }
 }
 
+TEST_P(Processes, SysinfoReportsTheGuestsOwnMemory) {
+  for (const std::string libc : {"musl", "glibc"}) {
+    RunResult g = run(guest_cmd(GetParam(), {"--mem=96M"}, {guest_program("sysinfo_check-" + libc)}));
+    EXPECT_EQ(g.status, 0) << g.err;
+    EXPECT_EQ(g.out, "totalram 96 MiB\nfree <= total: yes\nat least one process: yes\n");
+  }
+}
+
 TEST_P(Processes, ForkBombIsStoppedByTheTaskLimit) {
   // Natively (as root) the program stops itself at LIMIT forks; in the guest
   // the task limit (512) comes first and fork fails with EAGAIN.

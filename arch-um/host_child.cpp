@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -247,6 +249,13 @@ uint64_t HostChild::host_vmas_in_guest_space() const {
   while (std::getline(maps, line))
     if (std::stoull(line.substr(0, line.find('-')), nullptr, 16) < stub::kUserTop) ++n;
   return n;
+}
+
+uint64_t HostChild::cpu_ns() const {
+  clockid_t clock;
+  timespec ts{};
+  if (clock_getcpuclockid(pid_, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
 }
 
 uint64_t HostChild::host_minor_faults() const {

@@ -74,6 +74,7 @@ public:
   // Host-side figures of this child, read from /proc.
   uint64_t host_vmas_in_guest_space() const;
   uint64_t host_minor_faults() const;
+  uint64_t cpu_ns() const; // CPU time the child has used (guest code and stub)
   // Kill and reap now (idempotent).
   void kill();
   bool alive() const { return alive_; }

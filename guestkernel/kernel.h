@@ -99,8 +99,8 @@ public:
   void send_signal(Task& t, const siginfo_t& info);
   void force_signal(Task& t, const siginfo_t& info); // synchronous faults: cannot be blocked or ignored
   bool signal_pending(const Task& t) const;
-  // sigaction to SIG_IGN (or a default of ignore) drops what is pending.
-  void discard_pending(Process& p, int sig);
+  // After rt_sigaction: a disposition that ignores `sig` drops what is pending.
+  void sigaction_changed(Process& p, int sig);
   // Before returning to user mode: act on one pending signal (handler
   // frame, default action) and on syscall restarts.
   void deliver_signals(Task& t);
@@ -125,6 +125,8 @@ private:
   void handle_fault(Task& t, const arch::Stop& s);
   void trace_syscall(Task& t, const SyscallArgs& a, int64_t ret);
   void sample_host_figures(MmContext& m);
+  // A host child is done with its address space: add its figures to the stats.
+  void account_child_end(MmContext& m, Process* owner);
   // lifecycle.cpp
   Task* new_task(Process* p, std::shared_ptr<MmContext> mm);
   Process* new_process(Process* parent);

@@ -335,24 +335,8 @@ void Kernel::release_mm(Task& t) {
   if (m.regs_loaded == &t) m.regs_loaded = nullptr;
   if (m.xstate_loaded == &t) m.xstate_loaded = nullptr;
   if (--m.users == 0) {
-    if (m.child && m.child->alive()) {
-      sample_host_figures(m);
-      stats_.host_minor_faults += m.child->host_minor_faults();
-      clockid_t cpu;
-      timespec ts{};
-      if (clock_getcpuclockid(m.child->pid(), &cpu) == 0 && clock_gettime(cpu, &ts) == 0)
-        t.proc->cpu_ns += uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
-    }
-    const auto& c = m.child->counters();
-    stats_.stops.stops_syscall += c.stops_syscall;
-    stats_.stops.stops_signal += c.stops_signal;
-    stats_.stops.stops_stub += c.stops_stub;
-    stats_.stops.stops_other += c.stops_other;
-    stats_.stops.getregs += c.getregs;
-    stats_.stops.setregs += c.setregs;
-    stats_.stops.xstate_swaps += c.xstate_swaps;
+    account_child_end(m, t.proc);
     by_host_pid_.erase(m.child->pid());
-    m.child->reset_counters();
     if (m.child->alive() && m.owner == nullptr && spare_children_.size() < kMaxSpareChildren && !shutdown_)
       spare_children_.push_back(std::move(m.child)); // stopped; wiped before its next guest runs
     else
@@ -521,16 +505,31 @@ int64_t Kernel::wait_child(Task& t, int64_t pid, int options, int* status, sigin
 
 void Kernel::destroy_task(Task* t) { tasks_.erase(t->tid); }
 
+void Kernel::account_child_end(MmContext& m, Process* owner) {
+  if (m.child->alive()) {
+    sample_host_figures(m);
+    stats_.host_minor_faults += m.child->host_minor_faults();
+    if (owner) owner->cpu_ns += m.child->cpu_ns();
+  }
+  const auto& c = m.child->counters();
+  stats_.stops.stops_syscall += c.stops_syscall;
+  stats_.stops.stops_signal += c.stops_signal;
+  stats_.stops.stops_stub += c.stops_stub;
+  stats_.stops.stops_other += c.stops_other;
+  stats_.stops.getregs += c.getregs;
+  stats_.stops.setregs += c.setregs;
+  stats_.stops.xstate_swaps += c.xstate_swaps;
+  m.child->reset_counters(); // a recycled child starts counting afresh
+}
+
 void Kernel::shutdown_all() {
   for (auto& c : spare_children_) c->kill();
   spare_children_.clear();
   // Every host child dies with the kernel; do it now, in order.
   for (auto& [pid, m] : by_host_pid_) {
-    if (m->child && m->child->alive()) {
-      sample_host_figures(*m);
-      stats_.host_minor_faults += m->child->host_minor_faults();
-      m->child->kill();
-    }
+    if (!m->child) continue;
+    account_child_end(*m, nullptr);
+    m->child->kill();
   }
   by_host_pid_.clear();
 }

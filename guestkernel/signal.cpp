@@ -49,6 +49,14 @@ struct RtSigframe {
   siginfo_t info;
 };
 
+// The disposition drops the signal at once (SIG_IGN, or a default of
+// ignore/continue: SIGCONT's continuing happens when it is sent).
+bool ignores(const KSigaction& a, int sig) {
+  return a.handler == uint64_t(SIG_IGN) ||
+         (a.handler == uint64_t(SIG_DFL) &&
+          (default_action(sig) == Default::Ignore || default_action(sig) == Default::Cont));
+}
+
 bool on_altstack(const Task& t, uint64_t sp) {
   return !(t.altstack.ss_flags & SS_DISABLE) && sp - uint64_t(t.altstack.ss_sp) < t.altstack.ss_size;
 }
@@ -95,7 +103,8 @@ bool Kernel::signal_pending(const Task& t) const {
   return ((t.pending.pending | t.proc->shared_pending.pending) & ~t.sigmask) != 0;
 }
 
-void Kernel::discard_pending(Process& p, int sig) {
+void Kernel::sigaction_changed(Process& p, int sig) {
+  if (!ignores(p.sighand->action[size_t(sig)], sig)) return;
   discard(p.shared_pending, sigbit(sig));
   for (Task* t : p.threads) discard(t->pending, sigbit(sig));
 }
@@ -141,10 +150,7 @@ void Kernel::send_signal(Process& p, const siginfo_t& info) {
   bool blocked_everywhere = true;
   for (Task* t : p.threads)
     if (!(t->sigmask & sigbit(sig))) blocked_everywhere = false;
-  bool ignored = a.handler == uint64_t(SIG_IGN) ||
-                 (a.handler == uint64_t(SIG_DFL) &&
-                  (default_action(sig) == Default::Ignore || default_action(sig) == Default::Cont));
-  if (ignored && !blocked_everywhere) return;
+  if (ignores(a, sig) && !blocked_everywhere) return;
   enqueue(p.shared_pending, info);
   for (Task* t : p.threads)
     if (!(t->sigmask & sigbit(sig))) {
@@ -162,9 +168,7 @@ void Kernel::send_signal(Task& t, const siginfo_t& info) {
     return;
   }
   const KSigaction& a = p.sighand->action[size_t(sig)];
-  bool ignored = a.handler == uint64_t(SIG_IGN) ||
-                 (a.handler == uint64_t(SIG_DFL) && default_action(sig) == Default::Ignore);
-  if (ignored && !(t.sigmask & sigbit(sig))) return;
+  if (ignores(a, sig) && !(t.sigmask & sigbit(sig))) return;
   enqueue(t.pending, info);
   if (!(t.sigmask & sigbit(sig))) kick(*this, t);
 }

@@ -23,9 +23,7 @@ int64_t sys_rt_sigaction(SyscallCtx& c, const SyscallArgs& a) {
     if (c.mm().copy_from_user(&n, a.a[1], sizeof n)) return -EFAULT;
     n.mask &= ~kUnblockable;
     slot = n;
-    bool default_ignores = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-    if (n.handler == uint64_t(SIG_IGN) || (n.handler == uint64_t(SIG_DFL) && default_ignores))
-      c.kernel.discard_pending(c.proc(), int(sig));
+    c.kernel.sigaction_changed(c.proc(), int(sig));
   }
   if (a.a[2] && c.mm().copy_to_user(a.a[2], &old, sizeof old)) return -EFAULT;
   return 0;

@@ -47,12 +47,7 @@ int64_t read_ts(SyscallCtx& c, uint64_t p, int64_t& ns) {
   return 0;
 }
 
-int64_t cpu_ns(SyscallCtx& c) {
-  clockid_t id;
-  timespec ts{};
-  if (clock_getcpuclockid(c.task.mm->child->pid(), &id) == 0) clock_gettime(id, &ts);
-  return ts_ns(ts);
-}
+int64_t cpu_ns(SyscallCtx& c) { return int64_t(c.task.mm->child->cpu_ns()); }
 
 int64_t sys_clock_gettime(SyscallCtx& c, const SyscallArgs& a) {
   clockid_t id;

@@ -240,6 +240,7 @@ int Kernel::run() {
   stats_.start_ns = now_ns();
   Process* p = new_process(nullptr);
   p->pgid = p->sid = p->pid;
+  if (boot_fs(*p)) return 2;
   p->fds = std::make_shared<FdTable>();
   p->fds->install_at(0, std::make_shared<drivers::Console>(STDIN_FILENO, true));
   p->fds->install_at(1, std::make_shared<drivers::Console>(STDOUT_FILENO, false));

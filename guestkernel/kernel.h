@@ -64,6 +64,7 @@ public:
   Trace& trace() { return trace_; }
   mm::PhysMem& physmem() { return physmem_; }
   Timers& timers() { return timers_; }
+  vfs::Vfs& vfs() { return vfs_; }
   static uint64_t now_ns();
 
   // ---- scheduling (sched.cpp) ----
@@ -118,6 +119,8 @@ private:
   void loop();
   void dispatch_host_stop(pid_t pid, int status);
   int64_t preempt_check(uint64_t now);
+  // boot.cpp: the root file system and the first process's place in it.
+  int64_t boot_fs(Process& init);
   // kernel.cpp
   void task_main(Task& t);
   void run_in_guest(Task& t);
@@ -148,6 +151,7 @@ private:
   SyscallTable table_;
   KernelStats stats_;
   Timers timers_;
+  vfs::Vfs vfs_;
   std::set<uint64_t> unknown_logged_;
 
   std::map<int, std::unique_ptr<Process>> processes_;

@@ -2,6 +2,7 @@
 #include <linux/sched.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +13,7 @@
 #include "guestkernel/exec/elf_loader.h"
 #include "guestkernel/futex.h"
 #include "guestkernel/signal_names.h"
-#include "guestkernel/vfs/host_file.h"
+#include "guestkernel/vfs/fs_ops.h"
 #include "guestkernel/kernel.h"
 
 namespace gk {
@@ -156,6 +157,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
   Task* t = new_task(p, mm);
   if (!thread) {
     p->fds = (flags & CLONE_FILES) ? pp.fds : std::make_shared<FdTable>(*pp.fds);
+    p->fs = (flags & CLONE_FS) ? pp.fs : std::make_shared<vfs::FsContext>(*pp.fs);
     if (flags & CLONE_SIGHAND) p->sighand = pp.sighand;
     else *p->sighand = *pp.sighand;
     p->exit_signal = int(flags & 0xff);
@@ -194,21 +196,49 @@ static void vfork_release(Task& t) {
 
 namespace {
 
+// An executable by guest path, with execve's checks: a regular file with
+// an x bit the caller may use, on a mount that allows exec.
+int64_t exec_lookup(Kernel& k, Process& p, const std::string& path, vfs::Path& out) {
+  vfs::WalkCtx w{*p.fs, p.creds};
+  if (int64_t r = k.vfs().resolve(w, p.fs->cwd, path, vfs::kFollow, out)) return r;
+  if (!S_ISREG(out.inode().mode()) || (out.mnt->flags & MS_NOEXEC)) return -EACCES;
+  return vfs::permission(out.inode(), p.creds, 1);
+}
+
+// Up to `max` bytes of the executable at `path`.
+int64_t exec_read(Kernel& k, Process& p, const std::string& path, size_t max, std::vector<uint8_t>& out) {
+  vfs::Path vp;
+  if (int64_t r = exec_lookup(k, p, path, vp)) return r;
+  struct stat st;
+  if (int64_t r = vp.inode().getattr(st)) return r;
+  std::shared_ptr<File> f;
+  vfs::OpCtx op{k.vfs(), *p.fs, p.creds, p.fs->cwd};
+  if (int64_t r = vfs::open_path(op, vp, O_RDONLY, f)) return r;
+  out.resize(std::min<size_t>(size_t(st.st_size), max));
+  size_t off = 0;
+  while (off < out.size()) {
+    int64_t r = f->pread(out.data() + off, out.size() - off, off);
+    if (r < 0) return r;
+    if (r == 0) break;
+    off += size_t(r);
+  }
+  out.resize(off);
+  return 0;
+}
+
 // "#!interp [arg]" scripts: rewrites argv as Linux's binfmt_script does and
 // returns the interpreter's path; "" if `file` is not a script; -errno.
-int64_t script_interpreter(const std::string& file, std::vector<std::string>& argv, std::string& interp) {
+int64_t script_interpreter(Kernel& k, Process& p, const std::string& file, std::vector<std::string>& argv,
+                           std::string& interp) {
   interp.clear();
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  char head[256];
-  ssize_t n = ::read(fd, head, sizeof head);
-  ::close(fd);
+  std::vector<uint8_t> headv;
+  if (int64_t r = exec_read(k, p, file, 256, headv)) return r;
+  const char* head = reinterpret_cast<const char*>(headv.data());
+  size_t n = headv.size();
   if (n < 2 || head[0] != '#' || head[1] != '!') return 0;
-  struct stat st;
-  if (::stat(file.c_str(), &st) || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) return -EACCES;
-  std::string line(head + 2, size_t(n - 2));
+  std::string line(head + 2, n - 2);
   size_t nl = line.find('\n');
-  if (nl == std::string::npos && n == sizeof head) return -ENOEXEC; // no end of line within the limit
+  if (nl == std::string::npos && n == 256) return -ENOEXEC; // no end of line within the limit
   line = line.substr(0, nl);
   auto trim = [](std::string& x) {
     x.erase(0, x.find_first_not_of(" \t"));
@@ -234,28 +264,32 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
                      std::vector<std::string> envp) {
   Process& p = *t.proc;
   bool first = p.pid == 1 && p.exe.empty();
-  // The first program is a host path from the command line; later ones are
-  // guest paths, filtered like open()'s.
   std::string path = guest_path;
-  if (!first)
-    if (int64_t r = host_path(guest_path, path)) return r;
   for (int depth = 0;; ++depth) {
     std::string interp;
-    int64_t r = script_interpreter(path, argv, interp);
+    int64_t r = script_interpreter(*this, p, path, argv, interp);
     if (r < 0) {
       if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", guest_path, strerror(int(-r)));
       return r;
     }
     if (interp.empty()) break;
     if (depth == 4) return -ELOOP;
-    if (int64_t e = host_path(interp, path)) return e;
+    path = interp;
   }
+  vfs::Path exe_path;
+  if (int64_t r = exec_lookup(*this, p, path, exe_path)) return r;
+  FileReader reader = [&](const std::string& name) -> std::variant<std::vector<uint8_t>, ExecError> {
+    std::vector<uint8_t> data;
+    if (int64_t r = exec_read(*this, p, name, size_t(1) << 30, data))
+      return ExecError{int(-r), fmt::format("{}: {}", name, strerror(int(-r)))};
+    return data;
+  };
   bool reuse_child = t.mm->users == 1 && t.mm->owner == nullptr;
   auto as = new_address_space(p.pid);
   // Keeping the host child: its old guest mappings go before the new ones come.
   if (reuse_child) as->mmu().release(0, mm::kUserTop / mm::kPageSize);
   AuxCreds creds{p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid};
-  auto loaded = load_elf(*as, path, argv, envp, creds);
+  auto loaded = load_elf(*as, path, reader, argv, envp, creds);
   if (auto* e = std::get_if<ExecError>(&loaded)) {
     if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", path, e->message);
     return -e->err;
@@ -278,15 +312,7 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
   }
   vfork_release(t);
   ++stats_.execs;
-  // /proc/self/exe is absolute: the first program's host path is resolved
-  // against the kernel's cwd, later ones against the guest's (/).
-  if (first) {
-    char* real = realpath(path.c_str(), nullptr);
-    p.exe = real ? real : path;
-    free(real);
-  } else {
-    p.exe = path[0] == '/' ? path : "/" + path;
-  }
+  if (!vfs::Vfs::path_of(exe_path, p.fs->root, p.exe)) p.exe = vfs::absolute_path(exe_path);
   std::string base = path.substr(path.rfind('/') + 1);
   p.comm = base.substr(0, 15);
   // Handlers reset to SIG_DFL (ignored stay ignored); close-on-exec fds close.
@@ -398,6 +424,7 @@ void Kernel::process_exit(Process& p, int wait_status) {
   p.zombie = true;
   p.wait_status = wait_status;
   p.fds.reset();
+  p.fs.reset();
   if (p.itimer_real) timers_.cancel(p.itimer_real);
   for (auto& pt : p.posix_timers)
     if (pt && pt->timer) timers_.cancel(pt->timer);

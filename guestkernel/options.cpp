@@ -26,7 +26,7 @@ uint64_t parse_size(const std::string& s) {
 Options parse_options(int argc, char** argv) {
   Options o;
   CLI::App app{"guestkernel: a Linux-ABI guest kernel in one host process.\n"
-               "Runs PROGRAM (a static x86-64 ELF on the host) as the guest's first process;\n"
+               "Runs PROGRAM (an x86-64 Linux program in the guest's root) as the guest's first process;\n"
                "every syscall and page fault it makes is implemented here."};
   std::string mem = "256M", mmu = mm::backend_name(o.backend), trace;
   app.add_option("--mem", mem, "guest physical memory (e.g. 64M, 1G)")->capture_default_str();
@@ -43,11 +43,18 @@ Options parse_options(int argc, char** argv) {
   app.add_option("--fault-around", o.fault_around, "pages mapped per anonymous fault (1 disables)")
       ->check(CLI::Range(1u, 512u))
       ->capture_default_str();
+  std::string rootfs_ro;
+  auto* rw = app.add_option("--rootfs", o.rootfs, "host directory to use as the guest's root file system (read-write)");
+  app.add_option("--rootfs-ro", rootfs_ro,
+                 "host directory to use as the guest's root, read-only; writes go to a tmpfs overlay "
+                 "(default: the host's own /, read-only)")
+      ->excludes(rw);
   app.add_option("--hostname", o.hostname, "the guest's hostname")->capture_default_str();
   app.add_option("--env", o.env, "KEY=VALUE for the guest program's environment (repeatable); "
                                  "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin")
       ->allow_extra_args(false);
-  app.add_option("program", o.program, "the guest program (host path to a static ELF)")->required();
+  app.add_option("program", o.program, "the guest program: a path in the guest's root (relative paths start at the kernel's "
+                 "working directory when the root is the host's /, else at the guest's /)")->required();
   app.add_option("args", o.args, "its arguments");
   app.positionals_at_end();
   try {
@@ -56,6 +63,10 @@ Options parse_options(int argc, char** argv) {
     if (o.mem_bytes < (4ULL << 20) || o.mem_bytes > (32ULL << 30) || o.mem_bytes % 4096)
       throw std::invalid_argument("--mem must be a multiple of 4K between 4M and 32G");
     o.backend = *mm::parse_backend(mmu);
+    if (!rootfs_ro.empty()) {
+      o.rootfs = rootfs_ro;
+      o.rootfs_ro = true;
+    }
     std::stringstream ss(trace);
     for (std::string item; std::getline(ss, item, ',');) {
       if (item == "syscall") o.trace_syscall = true;

@@ -18,6 +18,8 @@ struct Options {
   std::string trace_file;        // empty: stderr
   unsigned fault_around = 16;
   std::string hostname = "guestkernel";
+  std::string rootfs;            // host directory that is the guest's root; empty: the host's own /, read-only
+  bool rootfs_ro = false;        // the rootfs is read-only, with a tmpfs overlay taking the writes
   std::vector<std::string> env;  // the first program's environment
   std::string program;
   std::vector<std::string> args; // argv[1..]

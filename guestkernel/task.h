@@ -18,6 +18,7 @@
 #include "guestkernel/sched/timers.h"
 #include "guestkernel/sched/wait_queue.h"
 #include "guestkernel/vfs/file.h"
+#include "guestkernel/vfs/vfs.h"
 #include "mm/address_space.h"
 
 namespace gk {
@@ -127,6 +128,7 @@ struct Process {
   std::vector<Task*> threads;
   std::string comm, exe;
   std::shared_ptr<FdTable> fds;
+  std::shared_ptr<vfs::FsContext> fs; // root, cwd, umask
   std::shared_ptr<SigHand> sighand;
   SignalQueue shared_pending;
   Creds creds;

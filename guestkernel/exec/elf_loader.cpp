@@ -22,7 +22,6 @@ using mm::page_up;
 namespace {
 
 constexpr uint64_t kEtDynBase = 0x5555'5555'4000ULL; // where Linux puts PIE programs (no ASLR)
-constexpr uint64_t kMaxElfBytes = 1ULL << 30;
 constexpr uint64_t kMaxArgBytes = 2ULL << 20;        // ARG_MAX-like
 
 ExecError noexec(const std::string& path, const std::string& why) {
@@ -31,34 +30,6 @@ ExecError noexec(const std::string& path, const std::string& why) {
 
 int elf_prot(uint32_t pf) {
   return ((pf & PF_R) ? PROT_READ : 0) | ((pf & PF_W) ? PROT_WRITE : 0) | ((pf & PF_X) ? PROT_EXEC : 0);
-}
-
-std::variant<std::vector<uint8_t>, ExecError> read_file(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ExecError{errno, fmt::format("{}: {}", path, strerror(errno))};
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return ExecError{EACCES, fmt::format("{}: not a regular file", path)};
-  }
-  if (!(st.st_mode & 0111)) {
-    close(fd);
-    return ExecError{EACCES, fmt::format("{}: not executable", path)};
-  }
-  if (uint64_t(st.st_size) > kMaxElfBytes) {
-    close(fd);
-    return ExecError{ENOEXEC, fmt::format("{}: too large", path)};
-  }
-  std::vector<uint8_t> data(size_t(st.st_size));
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t r = read(fd, data.data() + off, data.size() - off);
-    if (r <= 0) break;
-    off += size_t(r);
-  }
-  close(fd);
-  data.resize(off);
-  return data;
 }
 
 // Writes argv/envp/auxv the way Linux's create_elf_tables does and returns sp.
@@ -224,7 +195,7 @@ std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::stri
 
 } // namespace
 
-std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path,
+std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path, const FileReader& read_file,
                                             const std::vector<std::string>& argv,
                                             const std::vector<std::string>& envp, const AuxCreds& creds) {
   auto file = read_file(path);
@@ -236,7 +207,7 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
   as.set_brk_base(prog.end);
   uint64_t entry = prog.entry, base = 0;
   if (!prog.interp.empty()) {
-    // The dynamic loader, read from the host path it names (read-only).
+    // The dynamic loader, by the path it names in the guest's namespace.
     auto interp_file = read_file(prog.interp);
     if (auto* e = std::get_if<ExecError>(&interp_file))
       return ExecError{e->err == ENOENT ? ENOENT : ELIBBAD, fmt::format("{}: interpreter {}", path, e->message)};

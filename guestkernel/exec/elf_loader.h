@@ -2,6 +2,7 @@
 // a fresh address space with its segments, and lays out the initial stack.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -24,9 +25,13 @@ struct AuxCreds {
   uint32_t uid, euid, gid, egid;
 };
 
-// Loads `host_path` into `as` (which must be empty). On failure returns an
+// Reads a whole executable (the program or its interpreter) by guest path,
+// after the exec permission checks.
+using FileReader = std::function<std::variant<std::vector<uint8_t>, ExecError>(const std::string& path)>;
+
+// Loads `path` into `as` (which must be empty). On failure returns an
 // ExecError and leaves `as` in an unspecified state to be discarded.
-std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& host_path,
+std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::string& path, const FileReader& read,
                                             const std::vector<std::string>& argv,
                                             const std::vector<std::string>& envp, const AuxCreds& creds);
 

@@ -6,12 +6,12 @@
 #include <unistd.h>
 
 #include "guestkernel/kernel.h"
-#include "guestkernel/vfs/host_file.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "guestkernel/syscalls/syscall.h"
+#include "guestkernel/vfs/vfs.h"
 
 namespace gk {
 
@@ -48,7 +48,7 @@ int64_t do_read(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
 
 std::shared_ptr<File> file_for(SyscallCtx& c, uint64_t fd, int need) {
   auto f = c.proc().fds->get(int(fd));
-  if (!f) return nullptr;
+  if (!f || (f->flags & O_PATH)) return nullptr;
   int acc = f->flags & O_ACCMODE;
   if (need == O_RDONLY && acc == O_WRONLY) return nullptr;
   if (need == O_WRONLY && acc == O_RDONLY) return nullptr;
@@ -101,9 +101,18 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
   if (!f) return -EBADF;
   std::vector<iovec> iov;
   if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
-  for (auto& v : iov) // one read fills the first non-empty buffer, as a tty read would
-    if (v.iov_len) return do_read(c, *f, uint64_t(v.iov_base), v.iov_len);
-  return 0;
+  // Regular files fill every buffer; a pipe or tty read stops after the
+  // first buffer that got data, since another read could block.
+  bool fill_all = f->path() && S_ISREG(f->path()->inode().mode());
+  int64_t total = 0;
+  for (auto& v : iov) {
+    if (!v.iov_len) continue;
+    int64_t r = do_read(c, *f, uint64_t(v.iov_base), v.iov_len);
+    if (r < 0) return total ? total : r;
+    total += r;
+    if (!fill_all || uint64_t(r) < v.iov_len) break;
+  }
+  return total;
 }
 
 int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
@@ -118,35 +127,6 @@ int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
   auto f = c.proc().fds->get(int(a.a[0]));
   if (!f) return -EBADF;
   return f->lseek(int64_t(a.a[1]), int(a.a[2]));
-}
-
-int64_t stat_fd(SyscallCtx& c, uint64_t fd, uint64_t buf) {
-  auto f = c.proc().fds->get(int(fd));
-  if (!f) return -EBADF;
-  struct stat st;
-  if (int64_t r = f->stat(st)) return r;
-  return c.mm().copy_to_user(buf, &st, sizeof st) ? -EFAULT : 0;
-}
-
-int64_t sys_fstat(SyscallCtx& c, const SyscallArgs& a) { return stat_fd(c, a.a[0], a.a[1]); }
-
-// Only the fd form exists until the VFS lands: there are no paths to look up.
-int64_t sys_newfstatat(SyscallCtx& c, const SyscallArgs& a) {
-  char path[2];
-  int64_t n = c.mm().strncpy_from_user(path, a.a[1], 1);
-  if (n == -EFAULT) return -EFAULT;
-  if (a.a[3] & ~uint64_t(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT)) return -EINVAL;
-  if (n == 0) return (a.a[3] & AT_EMPTY_PATH) ? stat_fd(c, a.a[0], a.a[2]) : -ENOENT;
-  if (int32_t(a.a[0]) != AT_FDCWD) {
-    char first;
-    if (c.mm().copy_from_user(&first, a.a[1], 1) || first != '/') return -ENOSYS; // dirfd-relative: with the VFS
-  }
-  std::string hpath;
-  if (int64_t r = user_host_path(c.mm(), a.a[1], hpath)) return r;
-  struct stat st;
-  int r = (a.a[3] & AT_SYMLINK_NOFOLLOW) ? ::lstat(hpath.c_str(), &st) : ::stat(hpath.c_str(), &st);
-  if (r) return -errno;
-  return c.mm().copy_to_user(a.a[2], &st, sizeof st) ? -EFAULT : 0;
 }
 
 int64_t sys_dup(SyscallCtx& c, const SyscallArgs& a) {
@@ -196,6 +176,142 @@ int64_t sys_fcntl(SyscallCtx& c, const SyscallArgs& a) {
   }
 }
 
+// pread/pwrite and their vector forms: at an offset, the file position untouched.
+int64_t do_pread(SyscallCtx& c, File& f, uint64_t buf, uint64_t n, int64_t off) {
+  n = std::min(n, kMaxRw);
+  std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
+  uint64_t done = 0;
+  while (done < n) {
+    size_t chunk = std::min<size_t>(n - done, kChunk);
+    int64_t r = f.pread(tmp.data(), chunk, uint64_t(off) + done);
+    if (r < 0) return done ? int64_t(done) : r;
+    if (r && c.mm().copy_to_user(buf + done, tmp.data(), size_t(r))) return done ? int64_t(done) : -EFAULT;
+    done += uint64_t(r);
+    if (size_t(r) < chunk) break;
+  }
+  return int64_t(done);
+}
+
+int64_t do_pwrite(SyscallCtx& c, File& f, uint64_t buf, uint64_t n, int64_t off) {
+  n = std::min(n, kMaxRw);
+  std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
+  uint64_t done = 0;
+  while (done < n) {
+    size_t chunk = std::min<size_t>(n - done, kChunk);
+    if (c.mm().copy_from_user(tmp.data(), buf + done, chunk)) return done ? int64_t(done) : -EFAULT;
+    int64_t w = f.pwrite(tmp.data(), chunk, uint64_t(off) + done);
+    if (w < 0) return done ? int64_t(done) : w;
+    done += uint64_t(w);
+    if (size_t(w) < chunk) break;
+  }
+  return int64_t(done);
+}
+
+int64_t sys_pread64(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_RDONLY);
+  if (!f) return -EBADF;
+  if (int64_t(a.a[3]) < 0) return -EINVAL;
+  return do_pread(c, *f, a.a[1], a.a[2], int64_t(a.a[3]));
+}
+
+int64_t sys_pwrite64(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = file_for(c, a.a[0], O_WRONLY);
+  if (!f) return -EBADF;
+  if (int64_t(a.a[3]) < 0) return -EINVAL;
+  return do_pwrite(c, *f, a.a[1], a.a[2], int64_t(a.a[3]));
+}
+
+int64_t vector_at(SyscallCtx& c, uint64_t fd, uint64_t uiov, uint64_t cnt, int64_t off, bool write) {
+  auto f = file_for(c, fd, write ? O_WRONLY : O_RDONLY);
+  if (!f) return -EBADF;
+  if (off == -1) { // preadv2/pwritev2: the current position
+    SyscallArgs b{0, {fd, uiov, cnt, 0, 0, 0}};
+    return write ? sys_writev(c, b) : sys_readv(c, b);
+  }
+  if (off < 0) return -EINVAL;
+  std::vector<iovec> iov;
+  if (int64_t r = read_iov(c, uiov, cnt, iov)) return r;
+  int64_t total = 0;
+  for (auto& v : iov) {
+    if (!v.iov_len) continue;
+    int64_t r = write ? do_pwrite(c, *f, uint64_t(v.iov_base), v.iov_len, off + total)
+                      : do_pread(c, *f, uint64_t(v.iov_base), v.iov_len, off + total);
+    if (r < 0) return total ? total : r;
+    total += r;
+    if (uint64_t(r) < v.iov_len) break;
+  }
+  return total;
+}
+
+int64_t sys_preadv(SyscallCtx& c, const SyscallArgs& a) { return vector_at(c, a.a[0], a.a[1], a.a[2], int64_t(a.a[3]), false); }
+int64_t sys_pwritev(SyscallCtx& c, const SyscallArgs& a) { return vector_at(c, a.a[0], a.a[1], a.a[2], int64_t(a.a[3]), true); }
+int64_t sys_preadv2(SyscallCtx& c, const SyscallArgs& a) {
+  if (a.a[5] & ~uint64_t(0x1f)) return -EOPNOTSUPP; // RWF_* hints are advice
+  return vector_at(c, a.a[0], a.a[1], a.a[2], int64_t(a.a[3]), false);
+}
+int64_t sys_pwritev2(SyscallCtx& c, const SyscallArgs& a) {
+  if (a.a[5] & ~uint64_t(0x1f)) return -EOPNOTSUPP;
+  return vector_at(c, a.a[0], a.a[1], a.a[2], int64_t(a.a[3]), true);
+}
+
+// sendfile and copy_file_range: a kernel-side copy through a buffer.
+int64_t copy_between(SyscallCtx& c, File& in, File& out, uint64_t uin_off, uint64_t uout_off, uint64_t n) {
+  int64_t in_off = -1, out_off = -1;
+  if (uin_off && c.mm().copy_from_user(&in_off, uin_off, 8)) return -EFAULT;
+  if (uout_off && c.mm().copy_from_user(&out_off, uout_off, 8)) return -EFAULT;
+  if ((uin_off && in_off < 0) || (uout_off && out_off < 0)) return -EINVAL;
+  IoCtx io{c.kernel, c.task};
+  n = std::min(n, kMaxRw);
+  std::vector<uint8_t> buf(std::min<size_t>(n, kChunk));
+  uint64_t done = 0;
+  int64_t err = 0;
+  while (done < n) {
+    size_t chunk = std::min<size_t>(n - done, kChunk);
+    int64_t r = uin_off ? in.pread(buf.data(), chunk, uint64_t(in_off)) : in.read(io, buf.data(), chunk);
+    if (r <= 0) {
+      err = r;
+      break;
+    }
+    int64_t w = uout_off ? out.pwrite(buf.data(), size_t(r), uint64_t(out_off)) : out.write(io, buf.data(), size_t(r));
+    if (w < 0) {
+      err = w;
+      break;
+    }
+    if (uin_off) in_off += w;
+    if (uout_off) out_off += w;
+    done += uint64_t(w);
+    if (w < r) { // the rest was read but not written: put the input back
+      if (!uin_off) in.lseek(w - r, SEEK_CUR);
+      break;
+    }
+    if (size_t(r) < chunk) break;
+  }
+  if (uin_off && c.mm().copy_to_user(uin_off, &in_off, 8)) return -EFAULT;
+  if (uout_off && c.mm().copy_to_user(uout_off, &out_off, 8)) return -EFAULT;
+  return done ? int64_t(done) : err;
+}
+
+int64_t sys_sendfile(SyscallCtx& c, const SyscallArgs& a) {
+  auto out = file_for(c, a.a[0], O_WRONLY);
+  auto in = file_for(c, a.a[1], O_RDONLY);
+  if (!out || !in) return -EBADF;
+  if (out->flags & O_APPEND) return -EINVAL;
+  return copy_between(c, *in, *out, a.a[2], 0, a.a[3]);
+}
+
+int64_t sys_copy_file_range(SyscallCtx& c, const SyscallArgs& a) {
+  if (a.a[5]) return -EINVAL;
+  auto in = file_for(c, a.a[0], O_RDONLY);
+  auto out = file_for(c, a.a[2], O_WRONLY);
+  if (!out || !in) return -EBADF;
+  if (out->flags & O_APPEND) return -EBADF;
+  struct stat si, so;
+  if (in->stat(si) || out->stat(so)) return -EINVAL;
+  if (S_ISDIR(si.st_mode) || S_ISDIR(so.st_mode)) return -EISDIR;
+  if (!S_ISREG(si.st_mode) || !S_ISREG(so.st_mode)) return -EINVAL;
+  return copy_between(c, *in, *out, a.a[1], a.a[3], a.a[4]);
+}
+
 // Advice only: accepted for files that can seek, as Linux does.
 int64_t sys_fadvise64(SyscallCtx& c, const SyscallArgs& a) {
   auto f = c.proc().fds->get(int(a.a[0]));
@@ -214,8 +330,14 @@ void register_io_syscalls(SyscallTable& t) {
   t.add(SYS_ioctl, sys_ioctl, "dxx");
   t.add(SYS_close, sys_close, "d");
   t.add(SYS_lseek, sys_lseek, "dld");
-  t.add(SYS_fstat, sys_fstat, "dx");
-  t.add(SYS_newfstatat, sys_newfstatat, "dsxx");
+  t.add(SYS_pread64, sys_pread64, "dxul");
+  t.add(SYS_pwrite64, sys_pwrite64, "dbul");
+  t.add(SYS_preadv, sys_preadv, "dxul");
+  t.add(SYS_pwritev, sys_pwritev, "dxul");
+  t.add(SYS_preadv2, sys_preadv2, "dxulx");
+  t.add(SYS_pwritev2, sys_pwritev2, "dxulx");
+  t.add(SYS_sendfile, sys_sendfile, "ddxu");
+  t.add(SYS_copy_file_range, sys_copy_file_range, "dxdxux");
   t.add(SYS_dup, sys_dup, "d");
   t.add(SYS_dup2, sys_dup2, "dd");
   t.add(SYS_dup3, sys_dup3, "ddx");

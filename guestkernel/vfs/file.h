@@ -16,6 +16,10 @@ namespace gk::mm {
 class AddressSpace;
 }
 
+namespace gk::vfs {
+struct Path;
+}
+
 namespace gk {
 
 class Kernel;
@@ -36,6 +40,12 @@ public:
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
   virtual int64_t stat(struct stat&) { return -EINVAL; }
   virtual int64_t pread(void*, size_t, uint64_t) { return -ESPIPE; }
+  virtual int64_t pwrite(const void*, size_t, uint64_t) { return -ESPIPE; }
+  // Fills `buf` with linux_dirent64 records from the current position.
+  virtual int64_t getdents64(uint8_t*, size_t) { return -ENOTDIR; }
+  // Where the file was opened, for files that have a name in the VFS
+  // (fchdir, fstat-by-path, *at dirfds, /proc/PID/fd); null for pipes etc.
+  virtual const vfs::Path* path() const { return nullptr; }
   // Readiness for poll/select/epoll: the POLL* events now (regular files
   // are always ready, as on Linux), the queues that are woken when that may
   // change, and a counter that moves on every such change (for EPOLLET).

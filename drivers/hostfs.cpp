@@ -1,0 +1,320 @@
+#include "drivers/hostfs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "guestkernel/vfs/inode_file.h"
+
+namespace gk::drivers {
+
+namespace {
+
+std::string proc_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+uint64_t key_of(const struct stat& st) { return (uint64_t(st.st_dev) << 40) ^ uint64_t(st.st_ino); }
+
+// An open regular host file: reads and writes go to a host descriptor
+// reopened from the inode's O_PATH one, so they cannot reach anything else.
+class HostFile : public vfs::InodeFile {
+public:
+  HostFile(vfs::Path p, int open_flags, int io_fd) : InodeFile(std::move(p), open_flags), fd_(io_fd) {}
+  ~HostFile() override { ::close(fd_); }
+  int64_t pread(void* buf, size_t n, uint64_t off) override {
+    ssize_t r = ::pread(fd_, buf, n, off_t(off));
+    return r < 0 ? -errno : r;
+  }
+  int64_t pwrite(const void* buf, size_t n, uint64_t off) override {
+    ssize_t r = ::pwrite(fd_, buf, n, off_t(off));
+    return r < 0 ? -errno : r;
+  }
+
+private:
+  int fd_;
+};
+
+// /proc, /sys and /dev of the host's own root: present as empty directories
+// (so the guest can mount its own there), never read.
+class HiddenDir : public vfs::Inode {
+public:
+  HiddenDir(vfs::Filesystem& fs, uint64_t ino) : Inode(fs, ino) {}
+  int64_t getattr(struct stat& st) override {
+    st = {};
+    st.st_dev = fs().dev;
+    st.st_ino = ino();
+    st.st_mode = S_IFDIR | 0555;
+    st.st_nlink = 2;
+    st.st_blksize = 4096;
+    return 0;
+  }
+  int64_t lookup(const std::string&, std::shared_ptr<Inode>&) override { return -ENOENT; }
+  int64_t readdir(std::vector<vfs::DirEntry>&) override { return 0; }
+};
+
+class HostInode : public vfs::Inode {
+public:
+  HostInode(HostFs& fs, uint64_t key, int fd, const struct stat& st)
+      : Inode(fs, st.st_ino), hfs_(fs), key_(key), fd_(fd), is_root_dir_(false) {}
+  ~HostInode() override {
+    hfs_.forget(key_);
+    ::close(fd_);
+    if (rd_ >= 0) ::close(rd_);
+    if (rw_ >= 0) ::close(rw_);
+  }
+  void mark_root() { is_root_dir_ = true; }
+
+  int64_t getattr(struct stat& st) override {
+    if (fstatat(fd_, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return -errno;
+    hfs_.present(st);
+    return 0;
+  }
+
+  int64_t setattr(const vfs::SetAttr& a) override {
+    struct stat st;
+    if (fstatat(fd_, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return -errno;
+    bool link = S_ISLNK(st.st_mode);
+    auto& meta = hfs_.meta[key_];
+    if (a.mask & vfs::SetAttr::kMode) {
+      if (link) return -EOPNOTSUPP;
+      if (::chmod(proc_fd(fd_).c_str(), a.mode & 07777) == 0)
+        meta.mode.reset();
+      else
+        meta.mode = a.mode & 07777; // the host refused: remember it for the guest
+    }
+    if (a.mask & (vfs::SetAttr::kUid | vfs::SetAttr::kGid)) {
+      uid_t u = (a.mask & vfs::SetAttr::kUid) ? a.uid : uid_t(-1);
+      gid_t g = (a.mask & vfs::SetAttr::kGid) ? a.gid : gid_t(-1);
+      if (fchownat(fd_, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+        if (a.mask & vfs::SetAttr::kUid) meta.uid = a.uid;
+        if (a.mask & vfs::SetAttr::kGid) meta.gid = a.gid;
+      } else {
+        meta.uid.reset();
+        meta.gid.reset();
+      }
+    }
+    if ((a.mask & vfs::SetAttr::kSize) && ::truncate(proc_fd(fd_).c_str(), off_t(a.size))) return -errno;
+    if ((a.mask & (vfs::SetAttr::kAtime | vfs::SetAttr::kMtime)) && !link) {
+      timespec ts[2] = {a.atime, a.mtime};
+      if (!(a.mask & vfs::SetAttr::kAtime)) ts[0].tv_nsec = UTIME_OMIT;
+      if (!(a.mask & vfs::SetAttr::kMtime)) ts[1].tv_nsec = UTIME_OMIT;
+      if (utimensat(AT_FDCWD, proc_fd(fd_).c_str(), ts, 0)) return -errno;
+    }
+    return 0;
+  }
+
+  int64_t lookup(const std::string& name, std::shared_ptr<Inode>& out) override {
+    if (is_root_dir_ && hfs_.is_host_root && (name == "proc" || name == "sys" || name == "dev")) {
+      struct stat st;
+      if (fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW)) return -errno;
+      out = std::make_shared<HiddenDir>(hfs_, st.st_ino);
+      return 0;
+    }
+    struct stat st;
+    if (fstatat(fd_, name.c_str(), &st, AT_SYMLINK_NOFOLLOW)) return -errno;
+    int fd = openat(fd_, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    out = hfs_.inode_for(fd, st);
+    return 0;
+  }
+
+  int64_t mknod(const std::string& name, mode_t mode, dev_t rdev, const vfs::Owner& o,
+                std::shared_ptr<Inode>& out) override {
+    if (S_ISREG(mode)) {
+      int fd = openat(fd_, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+      if (fd < 0) return -errno;
+      ::close(fd);
+    } else if (mknodat(fd_, name.c_str(), mode, rdev)) {
+      return -errno;
+    }
+    return created(name, o, &out);
+  }
+
+  int64_t mkdir(const std::string& name, mode_t mode, const vfs::Owner& o) override {
+    if (mkdirat(fd_, name.c_str(), mode & 07777)) return -errno;
+    return created(name, o, nullptr);
+  }
+
+  int64_t symlink(const std::string& name, const std::string& target, const vfs::Owner& o) override {
+    if (symlinkat(target.c_str(), fd_, name.c_str())) return -errno;
+    return created(name, o, nullptr);
+  }
+
+  int64_t link(const std::string& name, Inode& target) override {
+    auto& t = static_cast<HostInode&>(target);
+    if (linkat(t.fd_, "", fd_, name.c_str(), AT_EMPTY_PATH) == 0) return 0;
+    // Without CAP_DAC_READ_SEARCH: through the magic link, which names the same inode.
+    if (linkat(AT_FDCWD, proc_fd(t.fd_).c_str(), fd_, name.c_str(), AT_SYMLINK_FOLLOW)) return -errno;
+    return 0;
+  }
+
+  int64_t unlink(const std::string& name) override { return unlinkat(fd_, name.c_str(), 0) ? -errno : 0; }
+  int64_t rmdir(const std::string& name) override { return unlinkat(fd_, name.c_str(), AT_REMOVEDIR) ? -errno : 0; }
+
+  int64_t rename(const std::string& name, Inode& newdir, const std::string& newname, unsigned flags) override {
+    auto& d = static_cast<HostInode&>(newdir);
+    long r = syscall(SYS_renameat2, fd_, name.c_str(), d.fd_, newname.c_str(), flags);
+    return r ? -errno : 0;
+  }
+
+  int64_t readdir(std::vector<vfs::DirEntry>& out) override {
+    int d = openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0) return -errno;
+    alignas(8) char buf[16384];
+    for (;;) {
+      long n = syscall(SYS_getdents64, d, buf, sizeof buf);
+      if (n < 0) {
+        int e = errno;
+        ::close(d);
+        return -e;
+      }
+      if (n == 0) break;
+      for (long off = 0; off < n;) {
+        auto* e = reinterpret_cast<struct dirent64*>(buf + off);
+        off += e->d_reclen;
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        out.push_back({e->d_name, e->d_ino, e->d_type});
+      }
+    }
+    ::close(d);
+    return 0;
+  }
+
+  int64_t readlink(std::string& out) override {
+    char buf[4096];
+    ssize_t n = readlinkat(fd_, "", buf, sizeof buf);
+    if (n < 0) return -errno;
+    out.assign(buf, size_t(n));
+    return 0;
+  }
+
+  int64_t open(const vfs::Path& p, int flags, std::shared_ptr<File>& out) override {
+    struct stat st;
+    if (int64_t r = getattr(st)) return r;
+    if (!S_ISREG(st.st_mode)) return Inode::open(p, flags, out);
+    int acc = flags & O_ACCMODE;
+    int fd = ::open(proc_fd(fd_).c_str(), (acc == O_RDONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0 && acc == O_WRONLY) fd = ::open(proc_fd(fd_).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    out = std::make_shared<HostFile>(p, flags, fd);
+    return 0;
+  }
+
+  int64_t read(void* buf, size_t n, uint64_t off) override {
+    if (int64_t r = io_fd(false); r < 0) return r;
+    ssize_t r = ::pread(rd_ >= 0 ? rd_ : rw_, buf, n, off_t(off));
+    return r < 0 ? -errno : r;
+  }
+
+  int64_t write(const void* buf, size_t n, uint64_t off) override {
+    if (int64_t r = io_fd(true); r < 0) return r;
+    ssize_t r = ::pwrite(rw_, buf, n, off_t(off));
+    return r < 0 ? -errno : r;
+  }
+
+  int64_t fsync() override { return rw_ >= 0 && ::fsync(rw_) ? -errno : 0; }
+
+private:
+  int64_t io_fd(bool write) {
+    if (write ? rw_ >= 0 : (rd_ >= 0 || rw_ >= 0)) return 0;
+    int fd = ::open(proc_fd(fd_).c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    (write ? rw_ : rd_) = fd;
+    return 0;
+  }
+
+  // A name just made here: give it the guest owner and, if asked, its inode.
+  int64_t created(const std::string& name, const vfs::Owner& o, std::shared_ptr<Inode>* out) {
+    std::shared_ptr<Inode> ino;
+    if (int64_t r = lookup(name, ino)) return r;
+    struct stat host;
+    if (fstatat(fd_, name.c_str(), &host, AT_SYMLINK_NOFOLLOW) == 0) {
+      struct stat shown = host;
+      hfs_.present(shown);
+      if (shown.st_uid != o.uid || shown.st_gid != o.gid) {
+        vfs::SetAttr a;
+        a.mask = vfs::SetAttr::kUid | vfs::SetAttr::kGid;
+        a.uid = o.uid;
+        a.gid = o.gid;
+        ino->setattr(a);
+      }
+    }
+    if (out) *out = std::move(ino);
+    return 0;
+  }
+
+  HostFs& hfs_;
+  uint64_t key_;
+  int fd_;
+  bool is_root_dir_;
+  int rd_ = -1, rw_ = -1; // for page-cache style access by offset
+};
+
+} // namespace
+
+int64_t HostFs::create(const std::string& dir, bool read_only, std::shared_ptr<HostFs>& out) {
+  int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  auto fs = std::make_shared<HostFs>();
+  fs->root_fd_ = fd;
+  fs->read_only = read_only;
+  fs->dev = vfs::next_anon_dev();
+  fs->source = dir;
+  struct stat a, b;
+  fs->is_host_root = fstat(fd, &a) == 0 && ::stat("/", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+  out = std::move(fs);
+  return 0;
+}
+
+HostFs::~HostFs() {
+  if (root_fd_ >= 0) ::close(root_fd_);
+}
+
+std::shared_ptr<vfs::Inode> HostFs::root() {
+  int fd = fcntl(root_fd_, F_DUPFD_CLOEXEC, 0);
+  struct stat st;
+  fstat(root_fd_, &st);
+  auto r = inode_for(fd, st);
+  static_cast<HostInode&>(*r).mark_root();
+  return r;
+}
+
+std::shared_ptr<vfs::Inode> HostFs::inode_for(int fd, const struct stat& st) {
+  uint64_t key = key_of(st);
+  auto it = inodes_.find(key);
+  if (it != inodes_.end())
+    if (auto live = it->second.lock()) {
+      ::close(fd);
+      return live;
+    }
+  auto ino = std::make_shared<HostInode>(*this, key, fd, st);
+  inodes_[key] = ino;
+  return ino;
+}
+
+void HostFs::present(struct stat& st) const {
+  uint64_t key = key_of(st);
+  st.st_dev = dev;
+  static const uid_t self_uid = geteuid();
+  static const gid_t self_gid = getegid();
+  if (self_uid != 0) { // an unprivileged kernel's own files belong to guest root
+    if (st.st_uid == self_uid) st.st_uid = 0;
+    if (st.st_gid == self_gid) st.st_gid = 0;
+  }
+  auto it = meta.find(key);
+  if (it == meta.end()) return;
+  if (it->second.uid) st.st_uid = *it->second.uid;
+  if (it->second.gid) st.st_gid = *it->second.gid;
+  if (it->second.mode) st.st_mode = (st.st_mode & S_IFMT) | *it->second.mode;
+}
+
+int64_t HostFs::statfs(struct statfs& st) {
+  if (fstatfs(root_fd_, &st)) return -errno;
+  return 0;
+}
+
+} // namespace gk::drivers

@@ -48,13 +48,17 @@ COUNTS = {
     "fork": (200, 5),
     "forkexec": (100, 5),
     "cow_pages": (1024, 16),
+    "file_ops": (20000, 200),
+    "pipe_rounds": (5000, 50),
+    "pipe_chunks": (2000, 20),   # 64 KiB each
 }
 SMOKE_BUDGET_S = 25.0      # the whole smoke run stays under 30 s
 DEFAULT_TIMEOUT_S = 300.0  # per run, full mode
 SMOKE_TIMEOUT_S = 10.0     # per run, smoke mode
 
 BENCH_ORDER = ("null_syscall", "fault_seq", "fault_scatter", "fault_single",
-               "cow_fault", "fork_exit_wait", "fork_exec_wait", "ptrace_rtt")
+               "cow_fault", "fork_exit_wait", "fork_exec_wait", "file_open", "file_stat",
+               "file_read", "file_write", "file_pipe", "file_tput", "ptrace_rtt")
 BENCH_LABEL = {
     "null_syscall": "null syscall (getppid)",
     "fault_seq": "page fault, sequential",
@@ -63,6 +67,12 @@ BENCH_LABEL = {
     "cow_fault": "copy-on-write fault (forked child)",
     "fork_exit_wait": "fork + _exit + waitpid",
     "fork_exec_wait": "fork + execve(true_static) + waitpid",
+    "file_open": "open + close (/tmp)",
+    "file_stat": "stat (/tmp)",
+    "file_read": "pread 4 KiB (/tmp)",
+    "file_write": "pwrite 4 KiB (/tmp)",
+    "file_pipe": "pipe ping-pong, one round trip",
+    "file_tput": "pipe throughput, per 64 KiB",
     "ptrace_rtt": "raw ptrace round trip",
 }
 # Rows whose gk-*/rtt ratio column divides by 2 × rtt (a fault needs at least
@@ -85,7 +95,7 @@ def config_id(system: str, placement: str) -> str:
 
 # The static guest programs the benchmarks need (build/rootfs/NAME-musl).
 GUEST_PROGRAMS = ("bench_syscall", "bench_fault", "bench_cow", "bench_fork",
-                  "bench_forkexec", "true_static")
+                  "bench_forkexec", "true_static", "bench_file")
 
 
 def guest_jobs(bindir: str, smoke: bool, single: bool = True) -> list[tuple[str, list[str]]]:
@@ -105,6 +115,10 @@ def guest_jobs(bindir: str, smoke: bool, single: bool = True) -> list[tuple[str,
         ("fork_exec_wait", [prog["bench_forkexec"], prog["true_static"],
                             str(COUNTS["forkexec"][i])]),
     ]
+    ops, rounds, chunks = (str(COUNTS[k][i]) for k in ("file_ops", "pipe_rounds", "pipe_chunks"))
+    for kind, n in (("open", ops), ("stat", ops), ("read", ops), ("write", ops),
+                    ("pipe", rounds), ("tput", chunks)):
+        jobs.append((f"file_{kind}", [prog["bench_file"], kind, n, "/tmp"]))
     return [j for j in jobs if single or j[0] != "fault_single"]
 
 
@@ -385,6 +399,7 @@ def uml_build_root(out: Path, build: Path, busybox: Path, smoke: bool) -> tuple[
         "export PATH=/bin",
         "[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev 2>/dev/null",
         "[ -r /proc/uptime ] || mount -t proc proc /proc",
+        "mount -t tmpfs tmpfs /tmp",  # as guestkernel mounts its own tmpfs on /tmp
         f'echo "{UML_MARK} init $(cat /proc/uptime)"',
     ]
     for bench, argv in guest_jobs("/bench", smoke, single=False):

@@ -2,6 +2,7 @@
 // host's own /, read-only), the guest's /proc, /dev and /tmp mounted on it
 // where those directories exist, and the first process's root and cwd.
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <climits>
@@ -14,6 +15,12 @@
 namespace gk {
 
 int64_t Kernel::boot_fs(Process& init) {
+  // hostfs holds a host descriptor for every live inode: allow as many as the host lets us.
+  rlimit nofile;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   bool host_root = opts_.rootfs.empty();
   std::string dir = host_root ? "/" : opts_.rootfs;
   std::shared_ptr<drivers::HostFs> hostfs;

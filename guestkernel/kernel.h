@@ -21,6 +21,7 @@
 #include "guestkernel/syscalls/syscall.h"
 #include "guestkernel/task.h"
 #include "guestkernel/trace.h"
+#include "guestkernel/vfs/locks.h"
 #include "mm/physmem.h"
 
 namespace gk {
@@ -65,6 +66,7 @@ public:
   mm::PhysMem& physmem() { return physmem_; }
   Timers& timers() { return timers_; }
   vfs::Vfs& vfs() { return vfs_; }
+  vfs::LockTable& locks() { return locks_; }
   static uint64_t now_ns();
 
   // ---- scheduling (sched.cpp) ----
@@ -152,6 +154,7 @@ private:
   KernelStats stats_;
   Timers timers_;
   vfs::Vfs vfs_;
+  vfs::LockTable locks_;
   std::set<uint64_t> unknown_logged_;
 
   std::map<int, std::unique_ptr<Process>> processes_;

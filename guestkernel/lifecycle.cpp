@@ -423,6 +423,9 @@ void Kernel::notify_parent(Process& p, int code, int status) {
 void Kernel::process_exit(Process& p, int wait_status) {
   p.zombie = true;
   p.wait_status = wait_status;
+  if (p.fds && p.fds.use_count() == 1)
+    for (auto& [fd, f] : p.fds->files()) release_locks_on_close(*this, p, f);
+  locks_.release(nullptr, &p);
   p.fds.reset();
   p.fs.reset();
   if (p.itimer_real) timers_.cancel(p.itimer_real);

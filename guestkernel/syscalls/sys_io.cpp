@@ -121,7 +121,12 @@ int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
   return f->ioctl(c.mm(), a.a[1], a.a[2]);
 }
 
-int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) { return c.proc().fds->close(int(a.a[0])); }
+int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) {
+  auto f = c.proc().fds->get(int(a.a[0]));
+  if (!f) return -EBADF;
+  release_locks_on_close(c.kernel, c.proc(), f);
+  return c.proc().fds->close(int(a.a[0]));
+}
 
 int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
   auto f = c.proc().fds->get(int(a.a[0]));
@@ -172,6 +177,13 @@ int64_t sys_fcntl(SyscallCtx& c, const SyscallArgs& a) {
     f->flags = (f->flags & ~kSettable) | (int(a.a[2]) & kSettable);
     return 0;
   }
+  case F_GETLK:
+  case F_SETLK:
+  case F_SETLKW:
+  case F_OFD_GETLK:
+  case F_OFD_SETLK:
+  case F_OFD_SETLKW:
+    return fcntl_lock(c, f, int(a.a[1]), a.a[2]);
   default: return -EINVAL;
   }
 }

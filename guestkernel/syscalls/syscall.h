@@ -59,6 +59,13 @@ void register_fs_open_syscalls(SyscallTable& t);
 void register_fs_dir_syscalls(SyscallTable& t);
 void register_fs_attr_syscalls(SyscallTable& t);
 void register_fs_ctx_syscalls(SyscallTable& t);
+void register_lock_syscalls(SyscallTable& t);
+
+// fcntl's lock commands and what close() does to locks (sys_lock.cpp).
+int64_t fcntl_lock(SyscallCtx& c, const std::shared_ptr<File>& f, int cmd, uint64_t uarg);
+// Before `f` leaves p's table: POSIX locks of p on its file go; flock and
+// OFD locks go with the last reference (`f` and the table's count as two).
+void release_locks_on_close(Kernel& k, Process& p, const std::shared_ptr<File>& f);
 void register_poll_syscalls(SyscallTable& t);
 void register_eventfd_syscalls(SyscallTable& t);
 void register_epoll_syscalls(SyscallTable& t);
@@ -77,6 +84,7 @@ inline SyscallTable make_syscall_table() {
   register_fs_dir_syscalls(t);
   register_fs_attr_syscalls(t);
   register_fs_ctx_syscalls(t);
+  register_lock_syscalls(t);
   register_poll_syscalls(t);
   register_eventfd_syscalls(t);
   register_epoll_syscalls(t);

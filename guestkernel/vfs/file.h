@@ -76,6 +76,13 @@ public:
     if (get(fd)) fds_[size_t(fd)].cloexec = on;
   }
   void close_on_exec();
+  // Every open file, in fd order (for /proc/PID/fd and exit).
+  std::vector<std::pair<int, std::shared_ptr<File>>> files() const {
+    std::vector<std::pair<int, std::shared_ptr<File>>> v;
+    for (size_t i = 0; i < fds_.size(); ++i)
+      if (fds_[i].file) v.emplace_back(int(i), fds_[i].file);
+    return v;
+  }
 
 private:
   struct Slot {

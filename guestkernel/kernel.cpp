@@ -10,6 +10,7 @@
 #include "arch-um/tsc.h"
 #include "drivers/console.h"
 #include "guestkernel/exec/elf_loader.h"
+#include "guestkernel/fs/overlayfs.h"
 #include "guestkernel/signal_names.h"
 
 namespace gk {
@@ -40,6 +41,7 @@ Kernel::Kernel(const Options& o)
   trace_.mmu = o.trace_mmu;
   trace_.open(o.trace_file);
   arch::tsc_clock(); // start the calibration window
+  fs::register_overlayfs(o.rootfs.empty() ? "/" : o.rootfs);
 }
 
 Kernel::~Kernel() { shutdown_all(); }

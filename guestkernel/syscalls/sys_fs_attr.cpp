@@ -1,4 +1,5 @@
-// Changing what a file is: chmod, chown, utimes, truncate; and sync, statfs.
+// Changing what a file is: chmod, chown, utimes, truncate; and sync, statfs,
+// extended attributes.
 #include <fcntl.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -230,9 +231,52 @@ int64_t sys_fstatfs(SyscallCtx& c, const SyscallArgs& a) {
   return put_statfs(c, p, a.a[1]);
 }
 
+// Extended attributes: no guest file system stores any yet, so every file
+// behaves as on a file system without xattr support (what ls -l and cp -a
+// expect to cope with): get/set/remove give EOPNOTSUPP, the list is empty.
+// The file must still exist, and the name must be readable.
+int64_t xattr_target(SyscallCtx& c, uint64_t upath, uint64_t uname, bool follow) {
+  vfs::Path p;
+  if (int64_t r = resolve_at(c, kCwd, upath, 0, follow, p)) return r;
+  if (!uname) return 0;
+  char name[256];
+  int64_t n = c.mm().strncpy_from_user(name, uname, sizeof name);
+  if (n < 0) return n;
+  return n == 0 || n == int64_t(sizeof name) ? -ERANGE : 0;
+}
+int64_t xattr_fd(SyscallCtx& c, uint64_t fd) { return c.proc().fds->get(int(fd)) ? 0 : -EBADF; }
+
+int64_t sys_getxattr(SyscallCtx& c, const SyscallArgs& a) {
+  if (int64_t r = xattr_target(c, a.a[0], a.a[1], true)) return r;
+  return -EOPNOTSUPP;
+}
+int64_t sys_lgetxattr(SyscallCtx& c, const SyscallArgs& a) {
+  if (int64_t r = xattr_target(c, a.a[0], a.a[1], false)) return r;
+  return -EOPNOTSUPP;
+}
+int64_t sys_fxattr(SyscallCtx& c, const SyscallArgs& a) {
+  if (int64_t r = xattr_fd(c, a.a[0])) return r;
+  return -EOPNOTSUPP;
+}
+int64_t sys_listxattr(SyscallCtx& c, const SyscallArgs& a) { return xattr_target(c, a.a[0], 0, true); }
+int64_t sys_llistxattr(SyscallCtx& c, const SyscallArgs& a) { return xattr_target(c, a.a[0], 0, false); }
+int64_t sys_flistxattr(SyscallCtx& c, const SyscallArgs& a) { return xattr_fd(c, a.a[0]); }
+
 } // namespace
 
 void register_fs_attr_syscalls(SyscallTable& t) {
+  t.add(SYS_getxattr, sys_getxattr, "ssxu");
+  t.add(SYS_lgetxattr, sys_lgetxattr, "ssxu");
+  t.add(SYS_fgetxattr, sys_fxattr, "dsxu");
+  t.add(SYS_setxattr, sys_getxattr, "ssxud");
+  t.add(SYS_lsetxattr, sys_lgetxattr, "ssxud");
+  t.add(SYS_fsetxattr, sys_fxattr, "dsxud");
+  t.add(SYS_removexattr, sys_getxattr, "ss");
+  t.add(SYS_lremovexattr, sys_lgetxattr, "ss");
+  t.add(SYS_fremovexattr, sys_fxattr, "ds");
+  t.add(SYS_listxattr, sys_listxattr, "sxu");
+  t.add(SYS_llistxattr, sys_llistxattr, "sxu");
+  t.add(SYS_flistxattr, sys_flistxattr, "dxu");
   t.add(SYS_chmod, sys_chmod, "so");
   t.add(SYS_fchmod, sys_fchmod, "do");
   t.add(SYS_fchmodat, sys_fchmodat, "dso");

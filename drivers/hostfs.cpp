@@ -19,6 +19,13 @@ std::string proc_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 uint64_t key_of(const struct stat& st) { return (uint64_t(st.st_dev) << 40) ^ uint64_t(st.st_ino); }
 
+// The VFS has applied the guest's umask to a new file's mode; the kernel
+// process's own umask must not take more bits away (the kernel is one thread).
+struct NoHostUmask {
+  mode_t old = ::umask(0);
+  ~NoHostUmask() { ::umask(old); }
+};
+
 // An open regular host file: reads and writes go to a host descriptor
 // reopened from the inode's O_PATH one, so they cannot reach anything else.
 class HostFile : public vfs::InodeFile {
@@ -30,6 +37,7 @@ public:
     return r < 0 ? -errno : r;
   }
   int64_t pwrite(const void* buf, size_t n, uint64_t off) override {
+    if (int64_t e = append_offset(off)) return e;
     ssize_t r = ::pwrite(fd_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
   }
@@ -124,6 +132,7 @@ public:
 
   int64_t mknod(const std::string& name, mode_t mode, dev_t rdev, const vfs::Owner& o,
                 std::shared_ptr<Inode>& out) override {
+    NoHostUmask no_umask;
     if (S_ISREG(mode)) {
       int fd = openat(fd_, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
       if (fd < 0) return -errno;
@@ -135,6 +144,7 @@ public:
   }
 
   int64_t mkdir(const std::string& name, mode_t mode, const vfs::Owner& o) override {
+    NoHostUmask no_umask;
     if (mkdirat(fd_, name.c_str(), mode & 07777)) return -errno;
     return created(name, o, nullptr);
   }
@@ -187,7 +197,7 @@ public:
   int64_t readlink(std::string& out) override {
     char buf[4096];
     ssize_t n = readlinkat(fd_, "", buf, sizeof buf);
-    if (n < 0) return -errno;
+    if (n < 0) return errno == ENOENT ? -EINVAL : -errno; // ENOENT: not a symlink
     out.assign(buf, size_t(n));
     return 0;
   }

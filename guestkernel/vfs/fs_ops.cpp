@@ -69,7 +69,19 @@ int64_t open_path(const OpCtx& c, const Path& p, int flags, std::shared_ptr<File
   return p.inode().open(p, (flags & kKept) | O_LARGEFILE, out);
 }
 
+namespace {
+int64_t open_at_depth(const OpCtx& c, const std::string& path, int flags, mode_t mode, std::shared_ptr<File>& out,
+                      int links);
+}
+
 int64_t open(const OpCtx& c, const std::string& path, int flags, mode_t mode, std::shared_ptr<File>& out) {
+  return open_at_depth(c, path, flags, mode, out, 0);
+}
+
+namespace {
+// `links`: dangling symlinks followed so far by O_CREAT (each creates its target).
+int64_t open_at_depth(const OpCtx& c, const std::string& path, int flags, mode_t mode, std::shared_ptr<File>& out,
+                      int links) {
   if ((flags & O_TMPFILE) == O_TMPFILE) return -EOPNOTSUPP;
   bool follow = !(flags & O_NOFOLLOW);
   Path p;
@@ -87,8 +99,18 @@ int64_t open(const OpCtx& c, const std::string& path, int flags, mode_t mode, st
     if (flags & O_EXCL) return -EEXIST;
     if (S_ISLNK(p.inode().mode())) {
       if (!follow) return -ELOOP;
-      if (int64_t e = c.vfs.resolve(c.walk(), c.start, path, kFollow, p)) return e == -ENOENT ? -ENOENT : e;
+      int64_t e = c.vfs.resolve(c.walk(), c.start, path, kFollow, p);
+      if (e == -ENOENT) { // a dangling symlink: O_CREAT creates its target, as on Linux
+        std::string target;
+        if (++links > 40) return -ELOOP;
+        if (int64_t t = p.inode().readlink(target)) return t;
+        OpCtx from_link = c;
+        from_link.start = dir;
+        return open_at_depth(from_link, target, flags, mode, out, links);
+      }
+      if (e) return e;
     }
+    if (S_ISDIR(p.inode().mode())) return -EISDIR;
     return open_path(c, p, flags & ~O_CREAT, out);
   }
   if (r != -ENOENT) return r;
@@ -100,6 +122,7 @@ int64_t open(const OpCtx& c, const std::string& path, int flags, mode_t mode, st
   // A new file is opened with the access asked for, whatever mode it got.
   return p.inode().open(p, (flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_LARGEFILE, out);
 }
+} // namespace
 
 int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev) {
   mode_t type = mode & S_IFMT;

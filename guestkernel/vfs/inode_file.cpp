@@ -37,7 +37,19 @@ int64_t InodeFile::pread(void* buf, size_t n, uint64_t off) {
   return path_.inode().read(buf, n, off);
 }
 
-int64_t InodeFile::pwrite(const void* buf, size_t n, uint64_t off) { return path_.inode().write(buf, n, off); }
+int64_t InodeFile::pwrite(const void* buf, size_t n, uint64_t off) {
+  if (int64_t r = append_offset(off)) return r;
+  return path_.inode().write(buf, n, off);
+}
+
+// O_APPEND writes go to the end, pwrite's too (Linux ignores the offset).
+int64_t InodeFile::append_offset(uint64_t& off) {
+  if (!(flags & O_APPEND)) return 0;
+  struct stat st;
+  if (int64_t r = path_.inode().getattr(st)) return r;
+  off = uint64_t(st.st_size);
+  return 0;
+}
 
 int64_t InodeFile::lseek(int64_t off, int whence) {
   struct stat st;

@@ -25,6 +25,7 @@ public:
   std::string describe() const override;
 
 protected:
+  int64_t append_offset(uint64_t& off); // moves `off` to the end for O_APPEND
   Path path_;
   uint64_t pos_ = 0;
   std::vector<DirEntry> dir_; // directory snapshot

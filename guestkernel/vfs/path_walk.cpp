@@ -115,7 +115,8 @@ int64_t Vfs::walk(const WalkCtx& w, Path& cur, std::string_view path, unsigned f
         if (trailing_slash) *trailing_slash = true;
         return 0;
       }
-      if ((flags & kDirectory) && !S_ISDIR(cur.inode().mode())) return -ENOTDIR;
+      // A trailing slash asks for a directory ("file/" is ENOTDIR).
+      if ((flags & kDirectory || path.back() == '/') && !S_ISDIR(cur.inode().mode())) return -ENOTDIR;
       return 0;
     }
     size_t end = path.find('/', i);

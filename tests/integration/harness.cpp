@@ -36,6 +36,7 @@ int shell_status(int st) {
 std::string kernel_binary() { return GK_BINARY; }
 std::string rootfs_dir() { return GK_ROOTFS; }
 std::string guest_program(const std::string& name) { return rootfs_dir() + "/" + name; }
+std::string default_rootfs_dir() { return GK_DEFAULT_ROOTFS; }
 
 std::vector<std::string> default_guest_env() {
   return {"HOME=/", "TERM=linux", "PATH=/sbin:/bin:/usr/sbin:/usr/bin"};
@@ -61,6 +62,9 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& o) {
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
+    // Descriptors the test process inherited (from make, a CI runner) would
+    // show up in native runs' /proc/self/fd: start with 0, 1 and 2 only.
+    close_range(3, ~0U, 0);
     execve(a[0], a.data(), e.data());
     _exit(127);
   }

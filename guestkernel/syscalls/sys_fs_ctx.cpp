@@ -38,6 +38,9 @@ int64_t sys_chroot(SyscallCtx& c, const SyscallArgs& a) {
 
 int64_t sys_getcwd(SyscallCtx& c, const SyscallArgs& a) {
   const vfs::FsContext& fs = *c.proc().fs;
+  // A removed directory has no name left: rmdir leaves it with no links.
+  struct stat st;
+  if (fs.cwd.inode().getattr(st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0) return -ENOENT;
   std::string cwd;
   if (!vfs::Vfs::path_of(fs.cwd, fs.root, cwd)) { // outside the root (after chroot)
     vfs::Vfs::path_of(fs.cwd, vfs::Path{}, cwd);

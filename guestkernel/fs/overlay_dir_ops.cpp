@@ -114,6 +114,7 @@ int64_t OvInode::rename(const std::string& n, vfs::Inode& newdir, const std::str
     nd.forget(newname);
     dst->name = n;
     dst->parent = self();
+    dst->removed = false;
     children_[n] = dst;
   } else {
     if (dst && dst_dir && dst->upper) ofs_.drop_dir(*dst->upper);
@@ -125,6 +126,7 @@ int64_t OvInode::rename(const std::string& n, vfs::Inode& newdir, const std::str
   }
   src->name = newname;
   src->parent = std::static_pointer_cast<OvInode>(nd.shared_from_this());
+  src->removed = false;
   nd.children_[newname] = src;
   return 0;
 }

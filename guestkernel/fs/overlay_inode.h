@@ -59,6 +59,7 @@ public:
   std::shared_ptr<vfs::Inode> upper, lower;
   std::shared_ptr<OvInode> parent; // null for the root and for removed names
   std::string name;                // in parent
+  bool removed = false;            // its name is gone (it lives on in open files)
 
 private:
   OverlayFs& ofs_;

@@ -21,6 +21,8 @@ int64_t OvInode::getattr(struct stat& st) {
   // As Linux: counting the subdirectories of both layers is not worth it,
   // and 1 tells find and friends not to rely on the count.
   if (S_ISDIR(st.st_mode) && upper && lower) st.st_nlink = 1;
+  // A removed lower file or merged directory: the layers still have it, the overlay does not.
+  if (removed && (!upper || S_ISDIR(st.st_mode))) st.st_nlink = 0;
   return 0;
 }
 
@@ -37,7 +39,10 @@ std::shared_ptr<OvInode> OvInode::cached(const std::string& n) {
 void OvInode::forget(const std::string& n) {
   auto it = children_.find(n);
   if (it == children_.end()) return;
-  if (auto c = it->second.lock()) c->parent = nullptr;
+  if (auto c = it->second.lock()) {
+    c->parent = nullptr;
+    c->removed = true;
+  }
   children_.erase(it);
 }
 

@@ -59,6 +59,17 @@ static inline const char *errno_name(int e) {
   case ENOSYS: return "ENOSYS";
   case ETIMEDOUT: return "ETIMEDOUT";
   case EOPNOTSUPP: return "EOPNOTSUPP";
+  case ELOOP: return "ELOOP";
+  case ENOTEMPTY: return "ENOTEMPTY";
+  case EXDEV: return "EXDEV";
+  case EROFS: return "EROFS";
+  case EBUSY: return "EBUSY";
+  case ENAMETOOLONG: return "ENAMETOOLONG";
+  case EMLINK: return "EMLINK";
+  case ETXTBSY: return "ETXTBSY";
+  case EBADFD: return "EBADFD";
+  case ENXIO: return "ENXIO";
+  case ESPIPE: return "ESPIPE";
   default: {
     static char buf[32];
     snprintf(buf, sizeof buf, "errno %d", e);

@@ -24,6 +24,8 @@ int64_t do_open(SyscallCtx& c, uint64_t dirfd, uint64_t upath, int flags, mode_t
   std::string path;
   if (int64_t r = op_at(c, dirfd, upath, path, op)) return r;
   flags &= kOpenFlags; // open(2) ignores unknown flags
+  IoCtx io{c.kernel, c.task};
+  op->io = &io;
   std::shared_ptr<File> f;
   if (int64_t r = vfs::open(*op, path, flags, mode, f)) return r;
   return c.proc().fds->install(std::move(f), 0, flags & O_CLOEXEC);

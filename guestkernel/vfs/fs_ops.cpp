@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "guestkernel/task.h"
+#include "guestkernel/vfs/fifo.h"
 #include "guestkernel/vfs/inode_file.h"
 
 namespace gk::vfs {
@@ -63,6 +64,10 @@ int64_t open_path(const OpCtx& c, const Path& p, int flags, std::shared_ptr<File
     clock_gettime(CLOCK_REALTIME, &a.mtime);
     a.ctime = a.mtime;
     if (int64_t r = p.inode().setattr(a)) return r;
+  }
+  if (S_ISFIFO(st.st_mode)) {
+    if (!c.io) return -ENXIO;
+    return open_fifo(*c.io, p, flags & (O_ACCMODE | O_NONBLOCK | O_CLOEXEC), out);
   }
   constexpr int kKept = O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_LARGEFILE | O_SYNC |
                         O_DSYNC | O_ASYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "guestkernel/vfs/file.h"
 #include "guestkernel/vfs/vfs.h"
 
 namespace gk::vfs {
@@ -15,6 +16,7 @@ struct OpCtx {
   const FsContext& fs;
   const Creds& creds;
   Path start; // dirfd's directory, or the cwd
+  IoCtx* io = nullptr; // for opens that wait (FIFOs); null: they fail with ENXIO
   WalkCtx walk() const { return WalkCtx{fs, creds}; }
 };
 

@@ -15,6 +15,8 @@ namespace gk {
 PipeEnd::PipeEnd(std::shared_ptr<Pipe> p, bool write_end) : pipe_(std::move(p)), write_end_(write_end) {
   flags = write_end ? O_WRONLY : O_RDONLY;
   (write_end ? pipe_->writers : pipe_->readers)++;
+  (write_end ? pipe_->writer_opens : pipe_->reader_opens)++;
+  pipe_->changed();
 }
 
 PipeEnd::~PipeEnd() {

@@ -17,6 +17,7 @@ struct Pipe {
   int readers = 0, writers = 0;
   WaitQueue read_wait, write_wait;
   uint64_t generation = 0; // moves on every change a poller may care about
+  uint64_t reader_opens = 0, writer_opens = 0; // FIFO opens wait for the other side's
   void changed() {
     ++generation;
     read_wait.wake_all();

@@ -83,6 +83,7 @@ public:
   }
 
   int64_t setattr(const vfs::SetAttr& a) override {
+    if (hfs_.read_only) return -EROFS;
     struct stat st;
     if (fstatat(fd_, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) return -errno;
     bool link = S_ISLNK(st.st_mode);
@@ -132,6 +133,7 @@ public:
 
   int64_t mknod(const std::string& name, mode_t mode, dev_t rdev, const vfs::Owner& o,
                 std::shared_ptr<Inode>& out) override {
+    if (hfs_.read_only) return -EROFS;
     NoHostUmask no_umask;
     if (S_ISREG(mode)) {
       int fd = openat(fd_, name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
@@ -144,17 +146,20 @@ public:
   }
 
   int64_t mkdir(const std::string& name, mode_t mode, const vfs::Owner& o) override {
+    if (hfs_.read_only) return -EROFS;
     NoHostUmask no_umask;
     if (mkdirat(fd_, name.c_str(), mode & 07777)) return -errno;
     return created(name, o, nullptr);
   }
 
   int64_t symlink(const std::string& name, const std::string& target, const vfs::Owner& o) override {
+    if (hfs_.read_only) return -EROFS;
     if (symlinkat(target.c_str(), fd_, name.c_str())) return -errno;
     return created(name, o, nullptr);
   }
 
   int64_t link(const std::string& name, Inode& target) override {
+    if (hfs_.read_only) return -EROFS;
     auto& t = static_cast<HostInode&>(target);
     if (linkat(t.fd_, "", fd_, name.c_str(), AT_EMPTY_PATH) == 0) return 0;
     // Without CAP_DAC_READ_SEARCH: through the magic link, which names the same inode.
@@ -162,17 +167,24 @@ public:
     return 0;
   }
 
-  int64_t unlink(const std::string& name) override { return unlinkat(fd_, name.c_str(), 0) ? -errno : 0; }
-  int64_t rmdir(const std::string& name) override { return unlinkat(fd_, name.c_str(), AT_REMOVEDIR) ? -errno : 0; }
+  int64_t unlink(const std::string& name) override {
+    if (hfs_.read_only) return -EROFS;
+    return unlinkat(fd_, name.c_str(), 0) ? -errno : 0;
+  }
+  int64_t rmdir(const std::string& name) override {
+    if (hfs_.read_only) return -EROFS;
+    return unlinkat(fd_, name.c_str(), AT_REMOVEDIR) ? -errno : 0;
+  }
 
   int64_t rename(const std::string& name, Inode& newdir, const std::string& newname, unsigned flags) override {
+    if (hfs_.read_only) return -EROFS;
     auto& d = static_cast<HostInode&>(newdir);
     long r = syscall(SYS_renameat2, fd_, name.c_str(), d.fd_, newname.c_str(), flags);
     return r ? -errno : 0;
   }
 
   int64_t readdir(std::vector<vfs::DirEntry>& out) override {
-    int d = openat(fd_, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int d = reopen(O_RDONLY | O_DIRECTORY);
     if (d < 0) return -errno;
     alignas(8) char buf[16384];
     for (;;) {
@@ -207,8 +219,9 @@ public:
     if (int64_t r = getattr(st)) return r;
     if (!S_ISREG(st.st_mode)) return Inode::open(p, flags, out);
     int acc = flags & O_ACCMODE;
-    int fd = ::open(proc_fd(fd_).c_str(), (acc == O_RDONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0 && acc == O_WRONLY) fd = ::open(proc_fd(fd_).c_str(), O_WRONLY | O_CLOEXEC);
+    if (acc != O_RDONLY && hfs_.read_only) return -EROFS;
+    int fd = reopen(acc == O_RDONLY ? O_RDONLY : O_RDWR);
+    if (fd < 0 && acc == O_WRONLY) fd = reopen(O_WRONLY);
     if (fd < 0) return -errno;
     out = std::make_shared<HostFile>(p, flags, fd);
     return 0;
@@ -221,6 +234,7 @@ public:
   }
 
   int64_t write(const void* buf, size_t n, uint64_t off) override {
+    if (hfs_.read_only) return -EROFS;
     if (int64_t r = io_fd(true); r < 0) return r;
     ssize_t r = ::pwrite(rw_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
@@ -231,10 +245,21 @@ public:
 private:
   int64_t io_fd(bool write) {
     if (write ? rw_ >= 0 : (rd_ >= 0 || rw_ >= 0)) return 0;
-    int fd = ::open(proc_fd(fd_).c_str(), (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    int fd = reopen(write ? O_RDWR : O_RDONLY);
     if (fd < 0) return -errno;
     (write ? rw_ : rd_) = fd;
     return 0;
+  }
+
+  // A host descriptor for I/O on this inode. A read-only hostfs reads with
+  // O_NOATIME where the host lets it (the owner, or root), so a tree the
+  // guest must not change does not even get new access times.
+  int reopen(int flags) const {
+    if (hfs_.read_only && (flags & O_ACCMODE) == O_RDONLY) {
+      int fd = ::open(proc_fd(fd_).c_str(), flags | O_NOATIME | O_CLOEXEC);
+      if (fd >= 0 || errno != EPERM) return fd;
+    }
+    return ::open(proc_fd(fd_).c_str(), flags | O_CLOEXEC);
   }
 
   // A name just made here: give it the guest owner and, if asked, its inode.

@@ -38,12 +38,10 @@ struct Sub {
   const char* with;
 };
 
-// ls -l/tar tv dates: "Sep  9  2001", "Nov 22 01:59", "2001-09-09 01:46:40".
+// ls -l dates: "Sep  9  2001", "Nov 22 01:59".
 const Sub kDate{R"(\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-3]\d ( \d{4}|[0-2]\d:\d\d)\b)", "DATE"};
 // A directory's size in ls -l: file systems differ (tmpfs counts entries).
-const Sub kDirSize{R"(^(d[-rwxsStT]{9}\s+\d+\s+\S+\s+\S+\s+)\d+)", "$1SIZE"};
-// dd's summary line: "300 bytes (300B) copied, 0.000027 seconds, 10.6MB/s".
-const Sub kDdRate{R"(copied, .* seconds, .*$)", "copied, T seconds, R/s"};
+const Sub kDirSize{R"(^(d[-rwxsStT]{9}\s+\d+\s+\S+\s+\S+)\s+\d+)", "$1 SIZE"};
 // A pipe's inode number, as /proc/PID/fd links show it.
 const Sub kPipeInode{R"(pipe:\[\d+\])", "pipe:[N]"};
 
@@ -543,8 +541,8 @@ TEST_P(Busybox, DevNull) {
        " stat -c '%F %a' /dev/null");
 }
 TEST_P(Busybox, DevUrandomThroughDd) {
-  same("dd if=/dev/urandom bs=16 count=4 2>/dev/null | wc -c; dd if=/dev/urandom of=/tmp/r bs=100 count=3; wc -c < /tmp/r",
-       {kDdRate});
+  // Debian's busybox dd prints no timing line: its stderr compares as is.
+  same("dd if=/dev/urandom bs=16 count=4 2>/dev/null | wc -c; dd if=/dev/urandom of=/tmp/r bs=100 count=3; wc -c < /tmp/r");
 }
 TEST_P(Busybox, DevFullGivesEnospc) { same("echo x > /dev/full; echo \"status $?\"; head -c 4 /dev/full | wc -c"); }
 TEST_P(Busybox, TmpIsAWritableTmpfs) {

@@ -1,38 +1,57 @@
-// The console: the guest's view of the host terminal (or of whatever the
-// kernel's stdin/stdout/stderr are, such as pipes in CI). The console keeps
-// its own termios, as a tty driver does; the host terminal itself is only
-// read for its window size.
+// The console: the guest's view of the kernel's stdin/stdout/stderr.
+//
+// When stdin is a terminal, the host terminal becomes the guest's console
+// tty (drivers/tty.h): raw on the host while the kernel runs, with the
+// guest's own line discipline, job control and window size (following the
+// host's SIGWINCH). Otherwise (pipes, files, /dev/null, as in CI) bytes pass
+// through unchanged, with no line discipline at all.
 #pragma once
 #include <cstdint>
+#include <memory>
 
+#include "drivers/tty.h"
 #include "guestkernel/vfs/file.h"
+
+namespace gk {
+struct Process;
+}
 
 namespace gk::drivers {
 
-// struct termios as the Linux ioctl ABI has it (not glibc's larger one).
-struct KernelTermios {
-  uint32_t c_iflag, c_oflag, c_cflag, c_lflag;
-  uint8_t c_line;
-  uint8_t c_cc[19];
-};
-static_assert(sizeof(KernelTermios) == 36);
+struct HostInput;
 
+// A passthrough console file over one of the kernel's own descriptors.
 class Console : public File {
 public:
-  // host_fd: the kernel's own descriptor this console reads or writes.
+  // host_fd: the kernel's descriptor this file writes and, if `readable`,
+  // reads (readers share one HostInput for the kernel's stdin).
   Console(int host_fd, bool readable);
   int64_t read(IoCtx& io, void* buf, size_t n) override;
   int64_t write(IoCtx& io, const void* buf, size_t n) override;
   int64_t ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
   int64_t stat(struct stat& st) override;
   unsigned poll_events() override;
-  bool poll_by_polling() override { return true; }
-  std::string describe() const override { return "console"; }
+  void poll_queues(std::vector<WaitQueue*>& q) override;
+  uint64_t poll_generation() override;
+  // Output readiness of a host pipe cannot be waited for: re-check it.
+  bool poll_by_polling() override { return !input_; }
+  std::string describe() const override { return "/dev/console"; }
 
 private:
   int host_fd_;
+  std::shared_ptr<HostInput> input_; // null: write-only
   bool is_tty_;
-  KernelTermios termios_;
+  KernelTermios termios_; // what TCGETS/TCSETS see when the host fd is a terminal
 };
+
+// Gives the first process its console on fds 0, 1 and 2 (and, on a
+// terminal, the console tty as its controlling terminal).
+void attach_console(Kernel& k, Process& init);
+// The kernel is done with the console: the host terminal is restored.
+void detach_console();
+// A new open of /dev/console by p (the tty, or passthrough files).
+std::shared_ptr<File> console_file(Process& p, int open_flags);
+// /dev/tty: p's controlling terminal, or null (ENXIO) if it has none.
+std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags);
 
 } // namespace gk::drivers

@@ -244,9 +244,7 @@ int Kernel::run() {
   p->pgid = p->sid = p->pid;
   if (boot_fs(*p)) return 2;
   p->fds = std::make_shared<FdTable>();
-  p->fds->install_at(0, std::make_shared<drivers::Console>(STDIN_FILENO, true));
-  p->fds->install_at(1, std::make_shared<drivers::Console>(STDOUT_FILENO, false));
-  p->fds->install_at(2, std::make_shared<drivers::Console>(STDERR_FILENO, false));
+  drivers::attach_console(*this, *p);
   Task* t = new_task(p, new_mm_context());
   std::vector<std::string> argv = {opts_.program};
   argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
@@ -254,6 +252,7 @@ int Kernel::run() {
   if (r < 0) return r == -ENOENT ? 127 : 126; // exec printed why
   spawn_fiber(*t);
   loop();
+  drivers::detach_console();
   stats_.end_ns = now_ns();
   shutdown_all();
   if (opts_.stats) print_stats(stderr, *this, stats_);

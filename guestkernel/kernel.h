@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -75,6 +76,11 @@ public:
   WakeReason block(Task& t, WaitQueue* q, int64_t deadline_ns, bool interruptible);
   void wake(Task& t, WakeReason why = WakeReason::Woken);
   void yield(Task& t); // to the back of the run queue
+  // Host fds the loop waits on besides its own (a driver's input):
+  // `ready` runs in the loop, not in a task, with the epoll events.
+  // 0 or -errno (EPERM: epoll cannot wait for it, e.g. a regular file).
+  int watch_fd(int fd, uint32_t events, std::function<void(uint32_t)> ready);
+  void unwatch_fd(int fd);
 
   // ---- tasks and processes (lifecycle.cpp) ----
   Task* find_task(int tid);
@@ -170,6 +176,7 @@ private:
   bool shutdown_ = false;
   int init_status_ = 0;
   int sigchld_fd_ = -1, epoll_fd_ = -1;
+  std::map<int, std::function<void(uint32_t)>> fd_watchers_;
   uint64_t next_sample_ns_ = 0;
 };
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "drivers/tty.h"
 #include "guestkernel/exec/elf_loader.h"
 #include "guestkernel/futex.h"
 #include "guestkernel/signal_names.h"
@@ -84,6 +85,7 @@ Process* Kernel::new_process(Process* parent) {
     parent->children.push_back(p.get());
     p->pgid = parent->pgid;
     p->sid = parent->sid;
+    p->ctty = parent->ctty;
     p->creds = parent->creds;
     p->rlimits = parent->rlimits;
     p->comm = parent->comm;
@@ -428,6 +430,8 @@ void Kernel::process_exit(Process& p, int wait_status) {
   locks_.release(nullptr, &p);
   p.fds.reset();
   p.fs.reset();
+  if (p.ctty && p.pid == p.sid && p.pid != 1) p.ctty->disassociate(p, true); // SIGHUP to the foreground
+  p.ctty.reset();
   if (p.itimer_real) timers_.cancel(p.itimer_real);
   for (auto& pt : p.posix_timers)
     if (pt && pt->timer) timers_.cancel(pt->timer);

@@ -334,6 +334,9 @@ void Kernel::deliver_signals(Task& t) {
       case Default::Cont:
         continue;
       case Default::Stop:
+        // Nobody could continue a stopped init: the terminal's stop keys
+        // (and SIGTTIN/SIGTTOU) leave it running, as on Linux.
+        if (p.pid == 1 && sig != SIGSTOP) continue;
         do_group_stop(t, sig);
         while (p.stopped && !t.exiting) block(t, &p.stop_wait, -1, false);
         if (t.exiting) return;

@@ -23,6 +23,10 @@
 
 namespace gk {
 
+namespace drivers {
+class Tty;
+}
+
 struct Task;
 struct Process;
 
@@ -123,6 +127,7 @@ struct PosixTimer {
 struct Process {
   int pid = 0; // thread-group id
   int pgid = 0, sid = 0;
+  std::shared_ptr<drivers::Tty> ctty; // controlling terminal (shared by the session)
   Process* parent = nullptr;
   std::vector<Process*> children;
   std::vector<Task*> threads;

@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include <boost/context/protected_fixedsize_stack.hpp>
 
 #include "arch-um/tsc.h"
@@ -118,13 +120,29 @@ int64_t Kernel::preempt_check(uint64_t now) {
   return next;
 }
 
+int Kernel::watch_fd(int fd, uint32_t events, std::function<void(uint32_t)> ready) {
+  if (epoll_fd_ < 0) epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  bool known = fd_watchers_.count(fd);
+  if (epoll_ctl(epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
+  fd_watchers_[fd] = std::move(ready);
+  return 0;
+}
+
+void Kernel::unwatch_fd(int fd) {
+  if (!fd_watchers_.erase(fd)) return;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
 void Kernel::loop() {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   sigchld_fd_ = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.fd = sigchld_fd_;
@@ -154,6 +172,9 @@ void Kernel::loop() {
       if (evs[i].data.fd == sigchld_fd_) {
         signalfd_siginfo si;
         while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {}
+      } else if (auto w = fd_watchers_.find(evs[i].data.fd); w != fd_watchers_.end()) {
+        auto ready = w->second; // the callback may unwatch (and so destroy) itself
+        ready(evs[i].events);
       }
     }
     int status;

@@ -118,7 +118,8 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
 int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
   auto f = c.proc().fds->get(int(a.a[0]));
   if (!f) return -EBADF;
-  return f->ioctl(c.mm(), a.a[1], a.a[2]);
+  IoCtx io{c.kernel, c.task};
+  return f->ioctl_by(io, c.mm(), a.a[1], a.a[2]);
 }
 
 int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) {

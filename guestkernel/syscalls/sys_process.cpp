@@ -199,6 +199,7 @@ int64_t sys_setsid(SyscallCtx& c, const SyscallArgs&) {
   for (auto& [id, q] : c.kernel.processes())
     if (q->pgid == p.pid && !q->zombie) return -EPERM; // already a group leader
   p.sid = p.pgid = p.pid;
+  p.ctty.reset(); // a new session starts without a controlling terminal
   return p.sid;
 }
 

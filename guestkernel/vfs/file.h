@@ -38,6 +38,11 @@ public:
   virtual int64_t write(IoCtx&, const void*, size_t) { return -EINVAL; }
   // `arg` is a guest pointer or value; the file copies through `as`.
   virtual int64_t ioctl(mm::AddressSpace&, unsigned long, uint64_t) { return -ENOTTY; }
+  // The ioctl syscall's entry: files whose ioctls depend on the caller (a
+  // tty's job control) override this one; others get the plain ioctl.
+  virtual int64_t ioctl_by(IoCtx&, mm::AddressSpace& as, unsigned long cmd, uint64_t arg) {
+    return ioctl(as, cmd, arg);
+  }
   virtual int64_t stat(struct stat&) { return -EINVAL; }
   virtual int64_t pread(void*, size_t, uint64_t) { return -ESPIPE; }
   virtual int64_t pwrite(const void*, size_t, uint64_t) { return -ESPIPE; }

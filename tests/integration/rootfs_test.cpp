@@ -232,9 +232,11 @@ TEST_P(RootFs, WritesLandInTheOverlayAndTheHostTreeStaysUnchanged) {
   make_host_tree(t);
   ASSERT_EQ(run({"/bin/cp", "-a", t, copy}).status, 0);
   // Every kind of change; what it prints must be what it prints natively on the copy.
-  const std::string script = R"(cd "$0" || exit 9
+  const std::string script = R"SH(cd "$0" || exit 9
 echo new > newfile
+i1=$(stat -c %i a.txt)
 echo more >> a.txt
+[ "$i1" = "$(stat -c %i a.txt)" ] && echo a.txt keeps its inode number
 mkdir newdir && echo inner > newdir/inner
 rm sub/deleted
 rm -r gone
@@ -256,8 +258,13 @@ mkdir sub/deeper && ls -a sub/deeper
 echo x > sub/deeper/d.txt && cat sub/deeper/d.txt
 mv newdir newdir2 && ls newdir2
 rm a.txt && cat link; echo "link: $?"
-./exec.sh after changes
-)";
+ln sub/c.txt sub/c-hard && stat -c '%n %h' sub/c.txt sub/c-hard
+echo over > o && mv o big.bin && cat big.bin
+mv exec.sh sub/exec-moved && ./sub/exec-moved after changes
+ls . sub
+rm -r sub && ls
+mkdir sub && ls -a sub
+)SH";
   RunResult native = run({"/bin/sh", "-c", script, copy});
   ASSERT_EQ(native.status, 0) << native.err;
   std::string before = snapshot(t);

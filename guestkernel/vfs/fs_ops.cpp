@@ -234,6 +234,14 @@ int64_t rename(const OpCtx& from, const std::string& oldpath, const OpCtx& to, c
   bool exists = nr == 0;
   if ((flags & RENAME_EXCHANGE) && !exists) return -ENOENT;
   if ((flags & RENAME_NOREPLACE) && exists) return -EEXIST;
+  // Before any type check, as Linux (lock_rename's trap): the source may not
+  // be above the new name (EINVAL), nor the new name above the source
+  // (ENOTEMPTY; EINVAL for an exchange).
+  for (auto d = ndir.dentry; d; d = d->parent)
+    if (d->inode.get() == &op.inode()) return -EINVAL;
+  if (exists)
+    for (auto d = odir.dentry; d; d = d->parent)
+      if (d->inode.get() == &np.inode()) return (flags & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
   if (int64_t r = check_writable_dir(odir, from.creds)) return r;
   if (int64_t r = check_writable_dir(ndir, to.creds)) return r;
   if (int64_t r = check_sticky(odir, op.inode(), from.creds)) return r;
@@ -246,10 +254,6 @@ int64_t rename(const OpCtx& from, const std::string& oldpath, const OpCtx& to, c
     if (int64_t r = check_sticky(ndir, np.inode(), to.creds)) return r;
   }
   if (from.vfs.mounted_on(op)) return -EBUSY;
-  // A directory cannot move below itself.
-  if (odir_is_dir)
-    for (auto d = ndir.dentry; d; d = d->parent)
-      if (d->inode.get() == &op.inode()) return -EINVAL;
   return odir.inode().rename(olast, ndir.inode(), nlast, flags);
 }
 

@@ -274,6 +274,35 @@ mkdir sub && ls -a sub
   EXPECT_EQ(snapshot(t), before) << "the guest changed the host tree";
 }
 
+// tests/integration/fs_random_ops.py, run by the host's python3: random
+// creates, writes, removals, renames, links and chmods over a lower tree
+// must give the same results and final state as natively over a copy.
+TEST_P(RootFs, RandomFileOperationsOverTheOverlayEqualNative) {
+  if (access("/usr/bin/python3", X_OK)) GTEST_SKIP() << "no /usr/bin/python3";
+  std::string base = make_scratch("random");
+  std::string t = base + "/tree";
+  fs::create_directories(t + "/a/b");
+  fs::create_directories(t + "/c/d/e");
+  write_file(t + "/a/x", "1\n");
+  write_file(t + "/b", "2\n");
+  write_file(t + "/a/b/c", "3\n");
+  write_file(t + "/c/d/e/a", "4\n");
+  fs::create_symlink("a", t + "/d");
+  set_times(t, kTreeTime);
+  std::string script = std::string(GK_SOURCE) + "/tests/integration/fs_random_ops.py";
+  for (const std::string seed : {"1", "2", "3"}) {
+    std::string copy = base + "/copy" + seed;
+    ASSERT_EQ(run({"/bin/cp", "-a", t, copy}).status, 0);
+    RunResult native = run({"/usr/bin/python3", script, copy, seed, "400"});
+    ASSERT_EQ(native.status, 0) << native.err;
+    std::string before = snapshot(t);
+    RunResult g = guest({"--rootfs-ro", "/"}, {"/usr/bin/python3", script, t, seed, "400"});
+    EXPECT_EQ(g.status, 0) << g.err;
+    EXPECT_EQ(g.out, native.out) << "seed " << seed << "\n" << g.err;
+    EXPECT_EQ(snapshot(t), before) << "the guest changed the host tree";
+  }
+}
+
 TEST_P(RootFs, SymlinksCannotLeaveTheRootfsDirectory) {
   for (const std::string libc : {"musl", "glibc"}) {
     SCOPED_TRACE(libc);

@@ -16,6 +16,9 @@ bool is_dot(const std::string& n) { return n == "." || n == ".."; }
 
 int64_t check_writable_dir(const Path& dir, const Creds& cr) {
   if (dir.mnt->read_only()) return -EROFS;
+  // A removed directory (no links left) takes no new names, on any file system.
+  struct stat st;
+  if (dir.inode().getattr(st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 0) return -ENOENT;
   return permission(dir.inode(), cr, 3); // W|X
 }
 

@@ -16,11 +16,25 @@ def rand_path():
     return "/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 3)))
 
 
+def move_tree(src, dst):
+    # Children renamed one by one keep their inodes (and hard links to files
+    # outside the tree), as a rename of the whole directory would.
+    os.mkdir(dst)
+    for n in sorted(os.listdir(src)):
+        s, d = os.path.join(src, n), os.path.join(dst, n)
+        if os.path.isdir(s) and not os.path.islink(s):
+            move_tree(s, d)
+        else:
+            os.rename(s, d)
+    shutil.copystat(src, dst, follow_symlinks=False)
+    os.rmdir(src)
+
+
 def move(src, dst):
     try:
         os.rename(src, dst)
     except OSError as e:
-        # As mv does: a directory the overlay cannot rename (EXDEV) is copied, then removed.
+        # A directory the overlay cannot rename (EXDEV) is moved piece by piece.
         if e.errno != errno.EXDEV:
             raise
         if os.path.lexists(dst):
@@ -29,8 +43,7 @@ def move(src, dst):
             if os.listdir(dst):
                 raise OSError(errno.ENOTEMPTY, dst)
             os.rmdir(dst)
-        shutil.copytree(src, dst, symlinks=True)
-        shutil.rmtree(src)
+        move_tree(src, dst)
 
 
 def op(i, kind, p, q):

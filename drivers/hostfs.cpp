@@ -10,10 +10,13 @@
 #include <cstring>
 
 #include "guestkernel/vfs/inode_file.h"
+#include "mm/page_cache.h"
 
 namespace gk::drivers {
 
 namespace {
+
+mm::PhysMem* g_cache_memory = nullptr;
 
 std::string proc_fd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
@@ -27,23 +30,29 @@ struct NoHostUmask {
 };
 
 // An open regular host file: reads and writes go to a host descriptor
-// reopened from the inode's O_PATH one, so they cannot reach anything else.
+// reopened from the inode's O_PATH one, so they cannot reach anything else;
+// once the file has cached pages they go through the inode's page cache.
 class HostFile : public vfs::InodeFile {
 public:
-  HostFile(vfs::Path p, int open_flags, int io_fd) : InodeFile(std::move(p), open_flags), fd_(io_fd) {}
+  HostFile(vfs::Path p, int open_flags, int io_fd, const mm::PageCache* const& cache)
+      : InodeFile(std::move(p), open_flags), fd_(io_fd), cache_(cache) {}
   ~HostFile() override { ::close(fd_); }
   int64_t pread(void* buf, size_t n, uint64_t off) override {
+    if (cached()) return path_.inode().read(buf, n, off);
     ssize_t r = ::pread(fd_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
   }
   int64_t pwrite(const void* buf, size_t n, uint64_t off) override {
     if (int64_t e = append_offset(off)) return e;
+    if (cached()) return path_.inode().write(buf, n, off);
     ssize_t r = ::pwrite(fd_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
   }
 
 private:
+  bool cached() const { return cache_ && !cache_->idle(); }
   int fd_;
+  const mm::PageCache* const& cache_; // the inode's (made at its first mmap); the path keeps the inode
 };
 
 // /proc, /sys and /dev of the host's own root: present as empty directories
@@ -64,11 +73,14 @@ public:
   int64_t readdir(std::vector<vfs::DirEntry>&) override { return 0; }
 };
 
-class HostInode : public vfs::Inode {
+class HostInode : public vfs::Inode, public mm::PageBacking {
 public:
   HostInode(HostFs& fs, uint64_t key, int fd, const struct stat& st)
       : Inode(fs, st.st_ino), hfs_(fs), key_(key), fd_(fd), is_root_dir_(false) {}
   ~HostInode() override {
+    if (cache_) cache_->sync(); // nothing maps the file any more: every page can be cleaned
+    cache_ptr_ = nullptr;
+    cache_.reset();
     hfs_.forget(key_);
     ::close(fd_);
     if (rd_ >= 0) ::close(rd_);
@@ -106,7 +118,10 @@ public:
         meta.gid.reset();
       }
     }
-    if ((a.mask & vfs::SetAttr::kSize) && ::truncate(proc_fd(fd_).c_str(), off_t(a.size))) return -errno;
+    if (a.mask & vfs::SetAttr::kSize) {
+      if (::truncate(proc_fd(fd_).c_str(), off_t(a.size))) return -errno;
+      if (cache_) cache_->truncate(a.size); // pages past the end leave every mapping
+    }
     if ((a.mask & (vfs::SetAttr::kAtime | vfs::SetAttr::kMtime)) && !link) {
       timespec ts[2] = {a.atime, a.mtime};
       if (!(a.mask & vfs::SetAttr::kAtime)) ts[0].tv_nsec = UTIME_OMIT;
@@ -223,24 +238,57 @@ public:
     int fd = reopen(acc == O_RDONLY ? O_RDONLY : O_RDWR);
     if (fd < 0 && acc == O_WRONLY) fd = reopen(O_WRONLY);
     if (fd < 0) return -errno;
-    out = std::make_shared<HostFile>(p, flags, fd);
+    out = std::make_shared<HostFile>(p, flags, fd, cache_ptr_);
     return 0;
   }
 
   int64_t read(void* buf, size_t n, uint64_t off) override {
+    return cache_ ? cache_->read(buf, n, off) : backing_read(buf, n, off);
+  }
+
+  int64_t write(const void* buf, size_t n, uint64_t off) override {
+    if (hfs_.read_only) return -EROFS;
+    return cache_ ? cache_->write(buf, n, off) : backing_write(buf, n, off);
+  }
+
+  int64_t fsync() override {
+    // Other processes may still be writing through their mappings: pages
+    // they map writable stay dirty for the next writeback.
+    int64_t r = cache_ ? cache_->writeback(0, mm::PageCache::kAllPages, nullptr) : 0;
+    if (rw_ >= 0 && ::fsync(rw_)) return -errno;
+    return r;
+  }
+
+  mm::PageCache* page_cache() override {
+    if (!g_cache_memory) return nullptr;
+    struct stat st;
+    if (fstatat(fd_, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) return nullptr;
+    if (!cache_) {
+      cache_ = std::make_unique<mm::PageCache>(*g_cache_memory, this);
+      cache_ptr_ = cache_.get();
+    }
+    // Nothing cached: the host file may have changed size behind our back.
+    if (cache_->idle()) cache_->set_size(uint64_t(st.st_size));
+    return cache_.get();
+  }
+
+  // ---- mm::PageBacking: the host file by offset ----
+  int64_t backing_read(void* buf, size_t n, uint64_t off) override {
     if (int64_t r = io_fd(false); r < 0) return r;
     ssize_t r = ::pread(rd_ >= 0 ? rd_ : rw_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
   }
 
-  int64_t write(const void* buf, size_t n, uint64_t off) override {
+  int64_t backing_write(const void* buf, size_t n, uint64_t off) override {
     if (hfs_.read_only) return -EROFS;
     if (int64_t r = io_fd(true); r < 0) return r;
     ssize_t r = ::pwrite(rw_, buf, n, off_t(off));
     return r < 0 ? -errno : r;
   }
 
-  int64_t fsync() override { return rw_ >= 0 && ::fsync(rw_) ? -errno : 0; }
+  void sync_cache() {
+    if (cache_) cache_->sync();
+  }
 
 private:
   int64_t io_fd(bool write) {
@@ -287,6 +335,8 @@ private:
   int fd_;
   bool is_root_dir_;
   int rd_ = -1, rw_ = -1; // for page-cache style access by offset
+  std::unique_ptr<mm::PageCache> cache_;
+  const mm::PageCache* cache_ptr_ = nullptr; // what open files look at
 };
 
 } // namespace
@@ -345,6 +395,13 @@ void HostFs::present(struct stat& st) const {
   if (it->second.uid) st.st_uid = *it->second.uid;
   if (it->second.gid) st.st_gid = *it->second.gid;
   if (it->second.mode) st.st_mode = (st.st_mode & S_IFMT) | *it->second.mode;
+}
+
+void HostFs::set_cache_memory(mm::PhysMem* pm) { g_cache_memory = pm; }
+
+void HostFs::sync() {
+  for (auto& [key, weak] : inodes_)
+    if (auto ino = weak.lock()) static_cast<HostInode&>(*ino).sync_cache();
 }
 
 int64_t HostFs::statfs(struct statfs& st) {

@@ -10,6 +10,13 @@
 // root, or on a read-only mount) is kept by the file system in memory, keyed
 // by inode, so the guest sees consistent ownership for the life of the boot;
 // files owned by the kernel's own host user appear owned by guest root.
+//
+// Page cache: a regular file that is mmapped gets a backed page cache
+// (mm/page_cache.h) whose pages come from and go back to the host file, so
+// every mapping of it shares guest frames. read() and write() go straight
+// to the host until the file has cached pages, then through the cache (the
+// writes through to the host), so the two views always agree. Dirty pages
+// reach the host on msync, munmap, fsync, sync, unmount and kernel exit.
 #pragma once
 #include <map>
 #include <memory>
@@ -17,6 +24,10 @@
 #include <string>
 
 #include "guestkernel/vfs/inode.h"
+
+namespace gk::mm {
+class PhysMem;
+}
 
 namespace gk::drivers {
 
@@ -28,6 +39,12 @@ public:
   std::shared_ptr<vfs::Inode> root() override;
   const char* type() const override { return "hostfs"; }
   int64_t statfs(struct statfs& st) override;
+  void sync() override; // writes back every cached page
+
+  // Guest memory for the page caches of hostfs files (set once by the
+  // kernel; hostfs instances are also made by other file systems, such as
+  // the overlay's lower layer). Without it files are not mappable shared.
+  static void set_cache_memory(mm::PhysMem* pm);
 
   // The inode for the host file `fd` refers to (takes the fd).
   std::shared_ptr<vfs::Inode> inode_for(int fd, const struct stat& st);

@@ -40,6 +40,9 @@ int64_t Kernel::boot_fs(Process& init) {
   Creds root_creds;
   vfs::WalkCtx w{*init.fs, root_creds};
   for (auto [where, type] : {std::pair{"/proc", "proc"}, {"/dev", "devtmpfs"}, {"/tmp", "tmpfs"}}) {
+    // On the host's own /, the host's /tmp stays visible (the user's files and
+    // programs there); what the guest writes to it lands in the overlay's tmpfs.
+    if (host_root && where == std::string("/tmp")) continue;
     vfs::Path at;
     if (vfs_.resolve(w, init.fs->root, where, vfs::kDirectory, at)) continue; // no such directory: not mounted
     std::shared_ptr<vfs::Filesystem> fs;

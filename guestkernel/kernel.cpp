@@ -9,6 +9,8 @@
 
 #include "arch-um/tsc.h"
 #include "drivers/console.h"
+#include "drivers/hostfs.h"
+#include "guestkernel/fs/tmpfs.h"
 #include "guestkernel/exec/elf_loader.h"
 #include "guestkernel/fs/overlayfs.h"
 #include "guestkernel/signal_names.h"
@@ -42,6 +44,8 @@ Kernel::Kernel(const Options& o)
   trace_.open(o.trace_file);
   arch::tsc_clock(); // start the calibration window
   fs::register_overlayfs(o.rootfs.empty() ? "/" : o.rootfs);
+  fs::register_tmpfs(physmem_);
+  drivers::HostFs::set_cache_memory(&physmem_);
 }
 
 Kernel::~Kernel() { shutdown_all(); }
@@ -145,6 +149,13 @@ void Kernel::handle_fault(Task& t, const arch::Stop& s) {
     siginfo_t kill{};
     kill.si_signo = SIGKILL;
     send_signal(p, kill);
+    return;
+  }
+  if (res == mm::FaultResult::SigBus) { // a file page past the end of the file
+    info.si_signo = SIGBUS;
+    info.si_code = BUS_ADRERR;
+    info.si_addr = reinterpret_cast<void*>(addr);
+    force_signal(t, info);
     return;
   }
   ++stats_.faults.segv;
@@ -255,6 +266,7 @@ int Kernel::run() {
   drivers::detach_console();
   stats_.end_ns = now_ns();
   shutdown_all();
+  vfs_.sync_all(); // every child is gone: all dirty file pages can go home
   if (opts_.stats) print_stats(stderr, *this, stats_);
   if (!opts_.stats_json.empty()) write_stats_json(opts_.stats_json, *this, stats_);
   return init_status_;

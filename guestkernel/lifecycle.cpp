@@ -16,6 +16,7 @@
 #include "guestkernel/signal_names.h"
 #include "guestkernel/vfs/fs_ops.h"
 #include "guestkernel/kernel.h"
+#include "mm/page_cache.h"
 
 namespace gk {
 
@@ -228,6 +229,24 @@ int64_t exec_read(Kernel& k, Process& p, const std::string& path, size_t max, st
   return 0;
 }
 
+// The executable at `path`, opened for the loader: read by offset, and
+// mapped from its page cache when its file system has one.
+std::variant<ExecFile, ExecError> exec_open(Kernel& k, Process& p, const std::string& path) {
+  auto fail = [&](int64_t r) { return ExecError{int(-r), fmt::format("{}: {}", path, strerror(int(-r)))}; };
+  vfs::Path vp;
+  if (int64_t r = exec_lookup(k, p, path, vp)) return fail(r);
+  struct stat st;
+  if (int64_t r = vp.inode().getattr(st)) return fail(r);
+  std::shared_ptr<File> f;
+  vfs::OpCtx op{k.vfs(), *p.fs, p.creds, p.fs->cwd};
+  if (int64_t r = vfs::open_path(op, vp, O_RDONLY, f)) return fail(r);
+  ExecFile ef;
+  ef.size = uint64_t(st.st_size);
+  ef.pread = [f](void* buf, size_t n, uint64_t off) { return f->pread(buf, n, off); };
+  if (mm::PageCache* c = vp.inode().page_cache()) ef.cache = std::shared_ptr<mm::PageCache>(vp.dentry->inode, c);
+  return ef;
+}
+
 // "#!interp [arg]" scripts: rewrites argv as Linux's binfmt_script does and
 // returns the interpreter's path; "" if `file` is not a script; -errno.
 int64_t script_interpreter(Kernel& k, Process& p, const std::string& file, std::vector<std::string>& argv,
@@ -280,12 +299,7 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
   }
   vfs::Path exe_path;
   if (int64_t r = exec_lookup(*this, p, path, exe_path)) return r;
-  FileReader reader = [&](const std::string& name) -> std::variant<std::vector<uint8_t>, ExecError> {
-    std::vector<uint8_t> data;
-    if (int64_t r = exec_read(*this, p, name, size_t(1) << 30, data))
-      return ExecError{int(-r), fmt::format("{}: {}", name, strerror(int(-r)))};
-    return data;
-  };
+  FileReader reader = [&](const std::string& name) { return exec_open(*this, p, name); };
   bool reuse_child = t.mm->users == 1 && t.mm->owner == nullptr;
   auto as = new_address_space(p.pid);
   // Keeping the host child: its old guest mappings go before the new ones come.

@@ -46,6 +46,8 @@ void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
                   "  re-mirrored            {:>10}\n  stack growth           {:>10}\n"
                   "  kernel-side (uaccess)  {:>10}\n  -> guest SIGSEGV       {:>10}\n  -> out of memory       {:>10}\n",
              f.demand_zero, f.around, f.remirror, f.stack_growth, f.kernel, f.segv, f.oom);
+  fmt::print(out, "  from the page cache    {:>10}\n  first writes (dirty)   {:>10}\n  -> guest SIGBUS        {:>10}\n",
+             f.file, f.dirty, f.sigbus);
   fmt::print(out, "ptrace stops             {} syscall, {} fault/signal, {} stub, {} other\n",
              s.stops.stops_syscall, s.stops.stops_signal, s.stops.stops_stub, s.stops.stops_other);
   fmt::print(out, "register transfers       {} GETREGS, {} SETREGS, {} xstate saves\n", s.stops.getregs,
@@ -80,7 +82,7 @@ void write_stats_json(const std::string& path, const Kernel& k, const KernelStat
   const auto& f = s.faults;
   j["faults"] = {{"host_fault_stops", s.fault_stops}, {"demand_zero", f.demand_zero}, {"around", f.around},
                  {"remirror", f.remirror}, {"cow_copy", f.cow_copy}, {"cow_reuse", f.cow_reuse}, {"stack_growth", f.stack_growth}, {"kernel", f.kernel},
-                 {"segv", f.segv}, {"oom", f.oom}};
+                 {"segv", f.segv}, {"oom", f.oom}, {"file", f.file}, {"dirty", f.dirty}, {"sigbus", f.sigbus}};
   j["ptrace_stops"] = {{"syscall", s.stops.stops_syscall}, {"signal", s.stops.stops_signal},
                        {"stub", s.stops.stops_stub}, {"other", s.stops.stops_other}};
   j["regs"] = {{"getregs", s.stops.getregs}, {"setregs", s.stops.setregs}, {"xstate_saves", s.stops.xstate_swaps}};

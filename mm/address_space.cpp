@@ -14,6 +14,7 @@ const char* fault_result_name(FaultResult r) {
   case FaultResult::MapErr: return "SEGV_MAPERR";
   case FaultResult::AccErr: return "SEGV_ACCERR";
   case FaultResult::Oom: return "out of memory";
+  case FaultResult::SigBus: return "SIGBUS";
   }
   return "?";
 }
@@ -25,19 +26,25 @@ AddressSpace::AddressSpace(PhysMem& pm, Backend backend, MmuStats& mmu_stats, Fa
 }
 
 AddressSpace::~AddressSpace() {
+  writeback_all();
   pt_.for_each(0, kUserTop, [&](uint64_t, uint64_t& e) {
     if (e & pte::P) pm_.put(pte::pfn(e));
     e = 0;
   });
+  for (uint64_t pfn : deferred_puts_) pm_.put(pfn);
+  for (const auto& [start, v] : vmas_)
+    if (v.file) v.file->remove_mapper(this);
 }
 
 void AddressSpace::add_vma(const Vma& v) {
   vmas_.insert(v);
+  if (v.file) v.file->add_mapper(this);
   mmu_.reserve(v.start, v.length() / kPageSize, v.prot);
 }
 
 void AddressSpace::unmap_range(uint64_t start, uint64_t end) {
-  for (const Vma& v : vmas_.remove(start, end)) {
+  std::vector<Vma> removed = vmas_.remove(start, end);
+  for (const Vma& v : removed) {
     bool mirrored = mmu_.needs_vma_reserve();
     pt_.for_each(v.start, v.end, [&](uint64_t, uint64_t& e) {
       if (e & pte::HOSTMAPPED) mirrored = true;
@@ -48,11 +55,15 @@ void AddressSpace::unmap_range(uint64_t start, uint64_t end) {
       e = 0;
     });
     if (mirrored) mmu_.release(v.start, v.length() / kPageSize);
+    // What this mapping wrote reaches the file now.
+    if (v.file && (v.flags & Vma::kShared)) v.file->writeback(v.pgoff, v.pgoff + v.pages(), this);
   }
+  forget_caches(removed);
   pt_.prune(start, end);
 }
 
-int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, const std::string& name) {
+int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, const std::string& name,
+                           std::shared_ptr<PageCache> file, uint64_t pgoff) {
   int type = flags & MAP_TYPE;
   if (len == 0) return -EINVAL;
   if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE) return -EINVAL;
@@ -84,6 +95,15 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, con
   v.prot = prot;
   v.flags = (type == MAP_PRIVATE ? 0 : Vma::kShared) | ((flags & MAP_GROWSDOWN) ? Vma::kGrowsDown : 0);
   v.name = name;
+  v.file = std::move(file);
+  v.pgoff = pgoff;
+  if ((v.flags & Vma::kShared) && !v.file) {
+    // Shared anonymous memory: a cache of its own that fork passes on, so
+    // parent and child fault in the same frames.
+    v.file = std::make_shared<PageCache>(pm_, nullptr, nullptr, len);
+    v.pgoff = 0;
+    if (v.name.empty()) v.name = "/dev/zero (deleted)";
+  }
   add_vma(v);
   if (flags & MAP_POPULATE)
     for (uint64_t a = addr; a < addr + len; a += kPageSize)
@@ -116,6 +136,9 @@ int64_t AddressSpace::mprotect(uint64_t addr, uint64_t len, int prot) {
     if (!(e & pte::P)) return;
     e = (e & ~kProtBits) | flags;
     if (e & pte::COW) e &= ~pte::RW;
+    // A clean shared file page stays read-only: its first write must be seen.
+    if (!(e & pte::D))
+      if (const Vma* v = vmas_.find(va); v && (v->flags & Vma::kShared) && v->file && v->file->backed()) e &= ~pte::RW;
     if ((e & pte::HOSTMAPPED) && !mmu_.needs_vma_reserve()) mmu_.protect(va, 1, pte::prot_of(e));
   });
   // rfp: one mprotect covers the mirrors and the reserve under the VMA.
@@ -148,13 +171,11 @@ int64_t AddressSpace::discard(uint64_t addr, uint64_t len) {
   len = page_up(len);
   if (addr + len > kUserTop || addr + len < addr) return -ENOMEM;
   if (!vmas_.covered(addr, addr + len)) return -ENOMEM;
+  // Shared memory keeps its data in its cache; private file pages go back
+  // to the file's contents.
   pt_.for_each(addr, addr + len, [&](uint64_t va, uint64_t& e) {
     const Vma* v = vmas_.find(va);
-    if (!(e & pte::P) || !v || (v->flags & Vma::kShared)) return; // shared memory keeps its data
-    if (e & pte::HOSTMAPPED) mmu_.drop(va, 1, v->prot);
-    pm_.put(pte::pfn(e));
-    --resident_;
-    e = 0;
+    if ((e & pte::P) && v) zap_pte(va, e, *v, false);
   });
   return 0;
 }
@@ -169,13 +190,18 @@ std::optional<uint64_t> AddressSpace::new_anon_frame(uint64_t va) {
   return pm_.alloc_zeroed(FrameKind::Anon, hint);
 }
 
-uint64_t* AddressSpace::populate(uint64_t va, const Vma& v, FaultResult& r) {
+uint64_t* AddressSpace::populate(uint64_t va, const Vma& v, FaultResult& r, Access access) {
   uint64_t* e = pt_.ensure(va);
   if (!e) {
     r = FaultResult::Oom;
     return nullptr;
   }
-  if (!(*e & pte::P)) {
+  if (!(*e & pte::P) && v.file) {
+    uint64_t fe = file_pte(va, v, access, r);
+    if (!fe) return nullptr;
+    *e = fe;
+    ++resident_;
+  } else if (!(*e & pte::P)) {
     auto pfn = new_anon_frame(va);
     if (!pfn) {
       r = FaultResult::Oom;
@@ -214,16 +240,20 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   uint64_t va = page_down(addr);
   uint64_t* e = pt_.lookup(va);
   if (e && (*e & pte::P)) {
-    bool cow = (*e & pte::COW) && (v->prot & PROT_WRITE) && (*e & pte::US);
+    // Write access the VMA allows but the PTE does not give yet: a
+    // copy-on-write page, or the first write to a clean shared file page.
+    bool upgrade = (v->prot & PROT_WRITE) && (*e & pte::US) && !(*e & pte::RW) &&
+                   ((*e & pte::COW) || ((v->flags & Vma::kShared) && v->file));
     // The host mirror exists, so the host refused this access: the guest
-    // PTE forbids it too, unless it is a write to a copy-on-write page.
-    if (from_guest && (*e & pte::HOSTMAPPED) && !(cow && access != Access::Exec)) return FaultResult::AccErr;
+    // PTE forbids it too, unless it is such a write.
+    if (from_guest && (*e & pte::HOSTMAPPED) && !(upgrade && access != Access::Exec)) return FaultResult::AccErr;
     if (!allowed || !(*e & pte::US)) return FaultResult::AccErr;
-    if (access == Access::Write && !(*e & pte::RW)) {
-      if (!cow) return FaultResult::AccErr;
-    }
-    if (cow && (access == Access::Write || (from_guest && (*e & pte::HOSTMAPPED)))) {
-      if (!break_cow(va, *e, *v, from_guest || (*e & pte::HOSTMAPPED))) {
+    if (access == Access::Write && !(*e & pte::RW) && !upgrade) return FaultResult::AccErr;
+    if (upgrade && (access == Access::Write || (from_guest && (*e & pte::HOSTMAPPED)))) {
+      bool mirror = from_guest || (*e & pte::HOSTMAPPED);
+      if (!(*e & pte::COW)) {
+        dirty_shared_page(va, *e, *v, mirror);
+      } else if (!break_cow(va, *e, *v, mirror)) {
         ++faults_.oom;
         return FaultResult::Oom;
       }
@@ -234,13 +264,13 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   } else {
     if (!allowed) return FaultResult::AccErr;
     FaultResult r;
-    e = populate(va, *v, r);
+    e = populate(va, *v, r, access);
     if (!e) {
-      ++faults_.oom;
+      ++(r == FaultResult::SigBus ? faults_.sigbus : faults_.oom);
       return r;
     }
     if (!from_guest) return FaultResult::Mapped;
-    ++faults_.demand_zero;
+    ++(v->file ? faults_.file : faults_.demand_zero);
   }
   // Mirror the faulting page and, around it, every neighbour in the same
   // aligned window of the VMA (demand-zero ones included), so sequential
@@ -269,7 +299,8 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
 bool AddressSpace::break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror) {
   uint64_t old = pte::pfn(e);
   uint64_t flags = pte::flags_for_prot(v.prot) | pte::A | pte::D;
-  if (pm_.buddy().frame(old).refcount == 1) {
+  // A page-cache frame is never taken over: the file keeps it.
+  if (pm_.buddy().frame(old).refcount == 1 && pm_.buddy().frame(old).kind == FrameKind::Anon) {
     e = pte::make(old, flags); // the other side went away: keep the frame
     ++faults_.cow_reuse;
   } else {
@@ -292,17 +323,9 @@ std::unique_ptr<AddressSpace> AddressSpace::fork(MmuStats& child_stats, FaultCou
   child->brk_start_ = brk_start_;
   child->brk_ = brk_;
   bool ok = true;
-  for (const auto& [start, v] : vmas_) {
-    child->add_vma(v);
-    // MAP_SHARED anonymous memory has no backing object here: give every
-    // page a frame now, so both sides share even the untouched ones.
-    if (v.flags & Vma::kShared)
-      for (uint64_t va = v.start; va < v.end && ok; va += kPageSize) {
-        FaultResult r;
-        ok = populate(va, v, r) != nullptr;
-      }
-  }
-  if (!ok) return nullptr;
+  // Shared mappings (files and shared anonymous memory alike) keep their
+  // cache, so both sides fault in the same frames.
+  for (const auto& [start, v] : vmas_) child->add_vma(v);
   pt_.for_each(0, kUserTop, [&](uint64_t va, uint64_t& e) {
     if (!ok || !(e & pte::P)) return;
     const Vma* v = vmas_.find(va);
@@ -335,6 +358,9 @@ void AddressSpace::flush_host(StubChannel& ch) {
     forget_host_mirrors();
     if (mmu_.pending()) mmu_.flush(ch); // rfp: the reserves again
   }
+  // The child no longer maps these frames.
+  for (uint64_t pfn : deferred_puts_) pm_.put(pfn);
+  deferred_puts_.clear();
 }
 
 } // namespace gk::mm

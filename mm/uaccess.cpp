@@ -83,8 +83,13 @@ bool AddressSpace::poke(uint64_t dst, const void* src, size_t n) {
     const Vma* v = vmas_.find(dst);
     if (!v) return false;
     FaultResult r;
-    uint64_t* e = populate(page_down(dst), *v, r);
+    uint64_t va = page_down(dst);
+    uint64_t* e = populate(va, *v, r, Access::Write);
     if (!e) return false;
+    // Never write into a page the file owns: a private mapping gets its own
+    // copy, a shared one marks the page dirty.
+    if ((*e & pte::COW) && !break_cow(va, *e, *v, *e & pte::HOSTMAPPED)) return false;
+    if (v->file && (v->flags & Vma::kShared) && !(*e & pte::D)) dirty_shared_page(va, *e, *v, false);
     size_t chunk = std::min<size_t>(n, kPageSize - (dst & (kPageSize - 1)));
     memcpy(pm_.frame_ptr(pte::pfn(*e)) + (dst & (kPageSize - 1)), in, chunk);
     in += chunk;

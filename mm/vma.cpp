@@ -49,6 +49,7 @@ void VmaSet::split_at(uint64_t addr) {
   Vma& v = it->second;
   if (v.start < addr && addr < v.end) {
     Vma upper = v;
+    if (v.file) upper.pgoff = v.pgoff_of(addr);
     upper.start = addr;
     v.end = addr;
     map_.emplace(addr, upper);
@@ -94,6 +95,7 @@ void VmaSet::grow_down(uint64_t old_start, uint64_t new_start) {
   if (it == map_.end()) throw std::logic_error("grow_down of unknown VMA");
   Vma v = it->second;
   map_.erase(it);
+  if (v.file) v.pgoff -= (old_start - new_start) >> 12;
   v.start = new_start;
   insert(v);
 }

@@ -3,27 +3,39 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace gk::mm {
 
+class PageCache;
+
 struct Vma {
   uint64_t start = 0, end = 0; // [start, end), page aligned
   int prot = 0;                // PROT_*
   uint32_t flags = 0;
   std::string name;            // "[heap]", "[stack]", a path, or empty
+  // A file mapping: the file's page cache (kept alive by the VMA; it also
+  // keeps the inode alive) and the file page that `start` maps. MAP_SHARED
+  // anonymous memory is a file mapping too, of a cache nobody else has.
+  std::shared_ptr<PageCache> file;
+  uint64_t pgoff = 0;
 
   static constexpr uint32_t kShared = 1;    // MAP_SHARED
   static constexpr uint32_t kGrowsDown = 2; // the stack
   static constexpr uint32_t kHeap = 4;      // brk area
 
   uint64_t length() const { return end - start; }
+  uint64_t pages() const { return length() >> 12; }
   bool contains(uint64_t a) const { return a >= start && a < end; }
+  // The file page mapped at `va` (file mappings).
+  uint64_t pgoff_of(uint64_t va) const { return pgoff + ((va - start) >> 12); }
   // `next` directly follows this one and nothing tells them apart.
   bool mergeable_with(const Vma& next) const {
-    return end == next.start && prot == next.prot && flags == next.flags && name == next.name;
+    return end == next.start && prot == next.prot && flags == next.flags && name == next.name &&
+           file == next.file && (!file || pgoff + pages() == next.pgoff);
   }
 };
 

@@ -97,14 +97,43 @@ struct Loaded {
   std::string interp;
 };
 
+// Exactly n bytes at off, or false.
+bool read_exact(const ExecFile& f, void* buf, size_t n, uint64_t off) {
+  auto* p = static_cast<uint8_t*>(buf);
+  for (size_t done = 0; done < n;) {
+    int64_t r = f.pread(p + done, n - done, off + done);
+    if (r <= 0) return false;
+    done += size_t(r);
+  }
+  return true;
+}
+
+// Maps one PT_LOAD segment's file pages [vstart, vstart+len) from file
+// offset `off` (page aligned): from the page cache, or copied.
+bool map_file_pages(mm::AddressSpace& as, const std::string& path, const ExecFile& f, uint64_t vstart,
+                    uint64_t len, uint64_t off, int prot) {
+  if (f.cache) {
+    return as.mmap(vstart, len, prot, MAP_PRIVATE | MAP_FIXED, path, f.cache, off >> mm::kPageShift) >= 0;
+  }
+  if (as.mmap(vstart, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, path) < 0) return false;
+  std::vector<uint8_t> buf(1 << 16);
+  uint64_t n = off < f.size ? std::min(len, f.size - off) : 0;
+  for (uint64_t done = 0; done < n;) {
+    size_t chunk = size_t(std::min<uint64_t>(buf.size(), n - done));
+    if (!read_exact(f, buf.data(), chunk, off + done) || !as.poke(vstart + done, buf.data(), chunk)) return false;
+    done += chunk;
+  }
+  return true;
+}
+
 // Validates an ELF image and maps its PT_LOAD segments. `bias` is where an
 // ET_DYN image goes (0: choose one: the PIE base for programs, a free range
 // below the mmap base for the interpreter).
-std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::string& path,
-                                           const std::vector<uint8_t>& data, bool is_interp) {
-  if (data.size() < sizeof(Elf64_Ehdr)) return noexec(path, "shorter than an ELF header");
+std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::string& path, const ExecFile& f,
+                                           bool is_interp) {
+  if (f.size < sizeof(Elf64_Ehdr)) return noexec(path, "shorter than an ELF header");
   Elf64_Ehdr eh;
-  memcpy(&eh, data.data(), sizeof eh);
+  if (!read_exact(f, &eh, sizeof eh, 0)) return ExecError{EIO, fmt::format("{}: cannot read the ELF header", path)};
   if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return noexec(path, "no ELF magic");
   if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB)
     return noexec(path, "not a 64-bit little-endian ELF");
@@ -112,19 +141,21 @@ std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::stri
   if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return noexec(path, "not an executable");
   if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 128)
     return noexec(path, "bad program header table");
-  if (eh.e_phoff > data.size() || data.size() - eh.e_phoff < uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr))
+  if (eh.e_phoff > f.size || f.size - eh.e_phoff < uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr))
     return noexec(path, "program headers lie past the end of the file (truncated?)");
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
-  memcpy(ph.data(), data.data() + eh.e_phoff, ph.size() * sizeof(Elf64_Phdr));
+  if (!read_exact(f, ph.data(), ph.size() * sizeof(Elf64_Phdr), eh.e_phoff))
+    return ExecError{EIO, fmt::format("{}: cannot read the program headers", path)};
 
   Loaded out;
   uint64_t lo = UINT64_MAX, hi = 0, phdr_vaddr = 0;
   bool have_phdr = false;
   for (const auto& p : ph) {
     if (p.p_type == PT_INTERP && !is_interp) {
-      if (p.p_offset > data.size() || data.size() - p.p_offset < p.p_filesz || p.p_filesz < 2 || p.p_filesz > 4096)
+      if (p.p_offset > f.size || f.size - p.p_offset < p.p_filesz || p.p_filesz < 2 || p.p_filesz > 4096)
         return noexec(path, "bad PT_INTERP");
-      out.interp.assign(reinterpret_cast<const char*>(data.data() + p.p_offset), p.p_filesz - 1);
+      out.interp.resize(p.p_filesz - 1);
+      if (!read_exact(f, out.interp.data(), out.interp.size(), p.p_offset)) return noexec(path, "bad PT_INTERP");
     }
     if (p.p_type == PT_PHDR) {
       phdr_vaddr = p.p_vaddr;
@@ -132,7 +163,7 @@ std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::stri
     }
     if (p.p_type != PT_LOAD) continue;
     if (p.p_filesz > p.p_memsz) return noexec(path, "segment file size exceeds its memory size");
-    if (p.p_offset > data.size() || data.size() - p.p_offset < p.p_filesz)
+    if (p.p_offset > f.size || f.size - p.p_offset < p.p_filesz)
       return noexec(path, "segment lies past the end of the file (truncated?)");
     if (p.p_memsz > mm::kUserTop || p.p_vaddr > mm::kUserTop - p.p_memsz)
       return noexec(path, "segment outside user space");
@@ -162,17 +193,18 @@ std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::stri
     uint64_t mem_end = page_up(p.p_vaddr + bias + p.p_memsz);
     uint64_t map_off = p.p_offset - (p.p_vaddr + bias - vstart);
     int prot = elf_prot(p.p_flags);
-    // Like Linux's elf_map: whole file pages, then zeroed bss.
-    int64_t r = as.mmap(vstart, mem_end - vstart, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, path);
-    if (r < 0) return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
+    // Like Linux's elf_map: the file pages privately, the rest of the last
+    // one zeroed (a private copy), then anonymous pages for the bss.
     uint64_t file_pages_end = std::min(page_up(file_end), mem_end);
-    uint64_t avail = data.size() - map_off;
-    uint64_t n = std::min(file_pages_end - vstart, avail);
-    if (!as.poke(vstart, data.data() + map_off, n))
-      return ExecError{ENOMEM, fmt::format("{}: out of guest memory while loading", path)};
-    if (p.p_memsz > p.p_filesz && file_end < page_up(file_end)) {
-      std::vector<uint8_t> zeros(page_up(file_end) - file_end, 0);
-      as.poke(file_end, zeros.data(), std::min<uint64_t>(zeros.size(), mem_end - file_end));
+    if (file_pages_end > vstart && !map_file_pages(as, path, f, vstart, file_pages_end - vstart, map_off, prot))
+      return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
+    if (mem_end > file_pages_end &&
+        as.mmap(file_pages_end, mem_end - file_pages_end, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, path) < 0)
+      return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
+    if (p.p_memsz > p.p_filesz && file_end < file_pages_end) {
+      std::vector<uint8_t> zeros(file_pages_end - file_end, 0);
+      if (!as.poke(file_end, zeros.data(), zeros.size()))
+        return ExecError{ENOMEM, fmt::format("{}: out of guest memory while loading", path)};
     }
   }
   // AT_PHDR: PT_PHDR if present, else the headers inside the first segment.
@@ -200,8 +232,7 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
                                             const std::vector<std::string>& envp, const AuxCreds& creds) {
   auto file = read_file(path);
   if (auto* e = std::get_if<ExecError>(&file)) return *e;
-  const std::vector<uint8_t>& data = std::get<std::vector<uint8_t>>(file);
-  auto main = load_image(as, path, data, false);
+  auto main = load_image(as, path, std::get<ExecFile>(file), false);
   if (auto* e = std::get_if<ExecError>(&main)) return *e;
   const Loaded& prog = std::get<Loaded>(main);
   as.set_brk_base(prog.end);
@@ -211,7 +242,7 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
     auto interp_file = read_file(prog.interp);
     if (auto* e = std::get_if<ExecError>(&interp_file))
       return ExecError{e->err == ENOENT ? ENOENT : ELIBBAD, fmt::format("{}: interpreter {}", path, e->message)};
-    auto interp = load_image(as, prog.interp, std::get<std::vector<uint8_t>>(interp_file), true);
+    auto interp = load_image(as, prog.interp, std::get<ExecFile>(interp_file), true);
     if (auto* e = std::get_if<ExecError>(&interp)) return ExecError{ELIBBAD, e->message};
     entry = std::get<Loaded>(interp).entry;
     base = std::get<Loaded>(interp).bias;

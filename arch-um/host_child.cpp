@@ -251,11 +251,23 @@ uint64_t HostChild::host_vmas_in_guest_space() const {
   return n;
 }
 
-uint64_t HostChild::cpu_ns() const {
+namespace {
+uint64_t host_cpu_ns(pid_t pid) {
   clockid_t clock;
   timespec ts{};
-  if (clock_getcpuclockid(pid_, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
+  if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
   return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
+} // namespace
+
+uint64_t HostChild::cpu_ns() const {
+  uint64_t t = host_cpu_ns(pid_);
+  return t > cpu_base_ns_ ? t - cpu_base_ns_ : 0;
+}
+
+void HostChild::reset_counters() {
+  counters_ = {};
+  cpu_base_ns_ = host_cpu_ns(pid_);
 }
 
 uint64_t HostChild::host_minor_faults() const {

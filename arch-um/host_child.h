@@ -74,13 +74,16 @@ public:
   // Host-side figures of this child, read from /proc.
   uint64_t host_vmas_in_guest_space() const;
   uint64_t host_minor_faults() const;
-  uint64_t cpu_ns() const; // CPU time the child has used (guest code and stub)
+  // CPU time the child has used (guest code and stub) since it was spawned
+  // or last recycled.
+  uint64_t cpu_ns() const;
   // Kill and reap now (idempotent).
   void kill();
   bool alive() const { return alive_; }
 
   const ChildCounters& counters() const { return counters_; }
-  void reset_counters() { counters_ = {}; }
+  // A recycled child starts counting afresh (counters and CPU time).
+  void reset_counters();
 
 private:
   HostChild() = default;
@@ -95,6 +98,7 @@ private:
   stub::ResultPage* results_ = nullptr;
   uint64_t batch_entry_ = 0, batch_stack_ = 0;
   ChildCounters counters_;
+  uint64_t cpu_base_ns_ = 0;
 };
 
 } // namespace gk::arch

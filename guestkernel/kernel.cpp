@@ -9,10 +9,12 @@
 
 #include "arch-um/tsc.h"
 #include "drivers/console.h"
+#include "drivers/devfs.h"
 #include "drivers/hostfs.h"
 #include "guestkernel/fs/tmpfs.h"
 #include "guestkernel/exec/elf_loader.h"
 #include "guestkernel/fs/overlayfs.h"
+#include "guestkernel/procfs/procfs.h"
 #include "guestkernel/signal_names.h"
 
 namespace gk {
@@ -46,6 +48,8 @@ Kernel::Kernel(const Options& o)
   fs::register_overlayfs(o.rootfs.empty() ? "/" : o.rootfs);
   fs::register_tmpfs(physmem_);
   drivers::HostFs::set_cache_memory(&physmem_);
+  register_procfs(*this);
+  drivers::register_devfs(*this);
 }
 
 Kernel::~Kernel() { shutdown_all(); }
@@ -259,7 +263,9 @@ int Kernel::run() {
   Task* t = new_task(p, new_mm_context());
   std::vector<std::string> argv = {opts_.program};
   argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
+  current_ = t; // the first exec runs outside any fiber
   int64_t r = exec(*t, opts_.program, argv, opts_.env);
+  current_ = nullptr;
   if (r < 0) return r == -ENOENT ? 127 : 126; // exec printed why
   spawn_fiber(*t);
   loop();

@@ -69,6 +69,10 @@ public:
   vfs::Vfs& vfs() { return vfs_; }
   vfs::LockTable& locks() { return locks_; }
   static uint64_t now_ns();
+  // The task whose kernel fiber is running: the caller of the syscall being
+  // handled (procfs's "self"); null in the event loop.
+  Task* current() const { return current_; }
+  int last_pid() const { return next_pid_ - 1; } // the pid/tid handed out last
 
   // ---- scheduling (sched.cpp) ----
   // Parks `t` until woken, until `deadline_ns` (CLOCK_MONOTONIC, -1: none),
@@ -173,6 +177,7 @@ private:
   std::vector<std::unique_ptr<arch::HostChild>> spare_children_;
   static constexpr size_t kMaxSpareChildren = 8;
   int next_pid_ = 1;
+  Task* current_ = nullptr;
   bool shutdown_ = false;
   int init_status_ = 0;
   int sigchld_fd_ = -1, epoll_fd_ = -1;

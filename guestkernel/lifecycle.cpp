@@ -91,6 +91,13 @@ Process* Kernel::new_process(Process* parent) {
     p->rlimits = parent->rlimits;
     p->comm = parent->comm;
     p->exe = parent->exe;
+    p->exe_path = parent->exe_path;
+    p->arg_start = parent->arg_start;
+    p->arg_end = parent->arg_end;
+    p->env_start = parent->env_start;
+    p->env_end = parent->env_end;
+    p->dumpable = parent->dumpable;
+    p->no_new_privs = parent->no_new_privs;
   }
   p->sighand = std::make_shared<SigHand>();
   Process* raw = p.get();
@@ -329,8 +336,15 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
   vfork_release(t);
   ++stats_.execs;
   if (!vfs::Vfs::path_of(exe_path, p.fs->root, p.exe)) p.exe = vfs::absolute_path(exe_path);
+  p.exe_path = exe_path;
+  p.arg_start = img.arg_start;
+  p.arg_end = img.arg_end;
+  p.env_start = img.env_start;
+  p.env_end = img.env_end;
+  p.dumpable = true;
   std::string base = path.substr(path.rfind('/') + 1);
   p.comm = base.substr(0, 15);
+  t.comm.clear();
   // Handlers reset to SIG_DFL (ignored stay ignored); close-on-exec fds close.
   if (p.sighand.use_count() > 1) p.sighand = std::make_shared<SigHand>(*p.sighand);
   for (int s = 1; s <= 64; ++s) {
@@ -458,13 +472,27 @@ void Kernel::process_exit(Process& p, int wait_status) {
     shutdown_ = true;
     return;
   }
-  // Orphans go to init.
-  Process* init = init_process();
+  // Orphans go to the nearest living subreaper ancestor, else to init; the
+  // ones that asked (PR_SET_PDEATHSIG) hear of their parent's death.
+  Process* reaper = init_process();
+  for (Process* a = p.parent; a; a = a->parent)
+    if (a->child_subreaper && !a->zombie) {
+      reaper = a;
+      break;
+    }
   for (Process* c : p.children) {
-    c->parent = init;
-    if (init) {
-      init->children.push_back(c);
+    c->parent = reaper;
+    if (reaper) {
+      reaper->children.push_back(c);
       if (c->zombie) notify_parent(*c, CLD_EXITED, 0);
+    }
+    if (c->pdeath_signal && !c->zombie) {
+      siginfo_t info{};
+      info.si_signo = c->pdeath_signal;
+      info.si_code = SI_USER;
+      info.si_pid = p.pid;
+      info.si_uid = p.creds.uid;
+      send_signal(*c, info);
     }
   }
   p.children.clear();

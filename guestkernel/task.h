@@ -110,6 +110,7 @@ struct Task {
 
   bool exiting = false;          // leave at the next chance (exit, fatal signal, exec of another thread)
   int exit_code = 0;             // exit(2)'s status, for the last thread of a process
+  std::string comm;              // PR_SET_NAME of a thread other than the leader ("": the process's)
   int64_t syscall_nr = -1;       // the syscall being handled (for restarts)
 };
 
@@ -132,6 +133,12 @@ struct Process {
   std::vector<Process*> children;
   std::vector<Task*> threads;
   std::string comm, exe;
+  vfs::Path exe_path;            // the executable, for /proc/PID/exe
+  // Where exec put argv and envp strings (/proc/PID/cmdline, environ).
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  // prctl(2) state.
+  int pdeath_signal = 0;         // sent when the parent dies
+  bool dumpable = true, no_new_privs = false, child_subreaper = false;
   std::shared_ptr<FdTable> fds;
   std::shared_ptr<vfs::FsContext> fs; // root, cwd, umask
   std::shared_ptr<SigHand> sighand;

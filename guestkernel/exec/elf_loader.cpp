@@ -37,7 +37,7 @@ std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::s
                                               const std::vector<std::string>& argv,
                                               const std::vector<std::string>& envp, uint64_t phdr,
                                               uint64_t phnum, uint64_t entry, uint64_t interp_base,
-                                              const AuxCreds& c) {
+                                              const AuxCreds& c, ExecImage& img) {
   uint64_t strings = path.size() + 1;
   for (auto& s : argv) strings += s.size() + 1;
   for (auto& s : envp) strings += s.size() + 1;
@@ -65,8 +65,11 @@ std::variant<uint64_t, ExecError> build_stack(mm::AddressSpace& as, const std::s
   auto push_str = [&](const std::string& s) { return push_bytes(s.c_str(), s.size() + 1); };
   uint64_t execfn = push_str(path);
   std::vector<uint64_t> envp_ptrs, argv_ptrs;
+  img.env_end = p;
   for (auto it = envp.rbegin(); it != envp.rend(); ++it) envp_ptrs.insert(envp_ptrs.begin(), push_str(*it));
+  img.env_start = img.arg_end = p;
   for (auto it = argv.rbegin(); it != argv.rend(); ++it) argv_ptrs.insert(argv_ptrs.begin(), push_str(*it));
+  img.arg_start = p;
   uint64_t platform = push_str("x86_64");
   uint8_t random[16];
   if (getrandom(random, sizeof random, 0) != sizeof random) memset(random, 0x5a, sizeof random);
@@ -247,9 +250,12 @@ std::variant<ExecImage, ExecError> load_elf(mm::AddressSpace& as, const std::str
     entry = std::get<Loaded>(interp).entry;
     base = std::get<Loaded>(interp).bias;
   }
-  auto sp = build_stack(as, path, argv, envp, prog.phdr, prog.phnum, prog.entry, base, creds);
+  ExecImage img;
+  auto sp = build_stack(as, path, argv, envp, prog.phdr, prog.phnum, prog.entry, base, creds, img);
   if (auto* e = std::get_if<ExecError>(&sp)) return *e;
-  return ExecImage{entry, std::get<uint64_t>(sp)};
+  img.entry = entry;
+  img.sp = std::get<uint64_t>(sp);
+  return img;
 }
 
 } // namespace gk

@@ -17,6 +17,8 @@ namespace gk {
 struct ExecImage {
   uint64_t entry = 0; // initial rip
   uint64_t sp = 0;    // initial rsp (points at argc)
+  // The argv and envp strings on the new stack ([start, end), for /proc/PID/cmdline and environ).
+  uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 };
 
 struct ExecError {

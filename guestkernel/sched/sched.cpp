@@ -154,7 +154,9 @@ void Kernel::loop() {
       runq_.pop_front();
       if (t->state != TaskState::Runnable) continue;
       t->state = TaskState::Running;
+      current_ = t;
       t->fiber = std::move(t->fiber).resume();
+      current_ = nullptr;
       for (Task* d : dead_) destroy_task(d);
       dead_.clear();
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "guestkernel/kernel.h"
+#include "guestkernel/procfs/figures.h"
 #include "guestkernel/syscalls/syscall.h"
 
 namespace gk {
@@ -49,12 +50,15 @@ int64_t sys_getrandom(SyscallCtx& c, const SyscallArgs& a) {
 int64_t sys_sysinfo(SyscallCtx& c, const SyscallArgs& a) {
   struct sysinfo si;
   memset(&si, 0, sizeof si);
-  const KernelStats& st = c.kernel.stats();
-  si.uptime = long((Kernel::now_ns() - st.start_ns) / 1000000000ULL);
+  si.uptime = long(procfs::uptime_ns(c.kernel) / 1000000000ULL);
   const mm::PhysMem& pm = c.kernel.physmem();
   si.totalram = pm.bytes();
   si.freeram = pm.buddy().free_frames() * mm::kPageSize;
   si.procs = uint16_t(std::min(c.kernel.task_count(), 65535));
+  procfs::LoadAvg l = procfs::load_average(); // the same figures /proc/loadavg shows
+  si.loads[0] = (unsigned long)(l.one * 65536);
+  si.loads[1] = (unsigned long)(l.five * 65536);
+  si.loads[2] = (unsigned long)(l.fifteen * 65536);
   si.mem_unit = 1;
   return c.mm().copy_to_user(a.a[0], &si, sizeof si) ? -EFAULT : 0;
 }

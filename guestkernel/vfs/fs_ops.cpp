@@ -68,7 +68,7 @@ int64_t open_path(const OpCtx& c, const Path& p, int flags, std::shared_ptr<File
     a.ctime = a.mtime;
     if (int64_t r = p.inode().setattr(a)) return r;
   }
-  if (S_ISFIFO(st.st_mode)) {
+  if (S_ISFIFO(st.st_mode) && !p.inode().opens_itself()) {
     if (!c.io) return -ENXIO;
     return open_fifo(*c.io, p, flags & (O_ACCMODE | O_NONBLOCK | O_CLOEXEC), out);
   }

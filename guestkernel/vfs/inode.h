@@ -91,6 +91,9 @@ public:
   // directories through read/write/readdir below. `path` is where it was
   // found (for /proc/PID/fd and getcwd-like uses).
   virtual int64_t open(const Path& path, int flags, std::shared_ptr<File>& out);
+  // The inode's open() serves its file type itself, even a FIFO's (procfs's
+  // /proc/PID/fd links to pipes reopen the pipe, not a named FIFO).
+  virtual bool opens_itself() const { return false; }
 
   // ---- file data (regular files) ----
   virtual int64_t read(void*, size_t, uint64_t) { return -EINVAL; }

@@ -89,7 +89,7 @@ int64_t PipeEnd::stat(struct stat& st) {
   st.st_mode = S_IFIFO | 0600;
   st.st_nlink = 1;
   st.st_blksize = 4096;
-  st.st_ino = uint64_t(reinterpret_cast<uintptr_t>(pipe_.get()) >> 4);
+  st.st_ino = ino();
   return 0;
 }
 

@@ -36,9 +36,11 @@ public:
   unsigned poll_events() override;
   void poll_queues(std::vector<WaitQueue*>& q) override { q.push_back(write_end_ ? &pipe_->write_wait : &pipe_->read_wait); }
   uint64_t poll_generation() override { return pipe_->generation; }
-  std::string describe() const override { return "pipe"; }
+  // "pipe:[N]", as /proc/PID/fd shows a pipe (N is its st_ino).
+  std::string describe() const override { return "pipe:[" + std::to_string(ino()) + "]"; }
 
 private:
+  uint64_t ino() const { return uint64_t(reinterpret_cast<uintptr_t>(pipe_.get()) >> 4); }
   std::shared_ptr<Pipe> pipe_;
   bool write_end_;
 };

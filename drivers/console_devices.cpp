@@ -1,0 +1,25 @@
+// /dev/console (5:1) and /dev/tty (5:0): opens of the console (drivers/console.h)
+// by the process making the call.
+#include <sys/sysmacros.h>
+
+#include "drivers/console.h"
+#include "drivers/devfs.h"
+#include "guestkernel/kernel.h"
+
+namespace gk::drivers {
+
+void register_console_devices(Kernel& k) {
+  vfs::register_chrdev(makedev(5, 1), [&k](const vfs::Path&, int flags, std::shared_ptr<File>& out) {
+    Task* t = k.current();
+    if (!t) return int64_t(-ENXIO);
+    out = console_file(*t->proc, flags);
+    return int64_t(0);
+  });
+  vfs::register_chrdev(makedev(5, 0), [&k](const vfs::Path&, int flags, std::shared_ptr<File>& out) {
+    Task* t = k.current();
+    out = t ? controlling_tty_file(*t->proc, flags) : nullptr;
+    return out ? int64_t(0) : int64_t(-ENXIO);
+  });
+}
+
+} // namespace gk::drivers

@@ -39,7 +39,8 @@ int64_t Kernel::boot_fs(Process& init) {
   init.fs->root = init.fs->cwd = vfs_.root();
   Creds root_creds;
   vfs::WalkCtx w{*init.fs, root_creds};
-  for (auto [where, type] : {std::pair{"/proc", "proc"}, {"/dev", "devtmpfs"}, {"/tmp", "tmpfs"}}) {
+  for (auto [where, type] :
+       {std::pair{"/proc", "proc"}, {"/dev", "devtmpfs"}, {"/dev/shm", "tmpfs"}, {"/tmp", "tmpfs"}}) {
     // On the host's own /, the host's /tmp stays visible (the user's files and
     // programs there); what the guest writes to it lands in the overlay's tmpfs.
     if (host_root && where == std::string("/tmp")) continue;

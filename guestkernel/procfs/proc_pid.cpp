@@ -215,9 +215,11 @@ int64_t maps_text(const Ref& r, std::string& s) {
   mm::AddressSpace* as = as_of(*p);
   if (!as) return 0;
   for (auto& [start, v] : as->vmas()) {
-    std::string line = fmt::format("{:08x}-{:08x} {}{}{}{} 00000000 00:00 0 ", v.start, v.end,
+    // The file's device and inode are not known here: 00:00 0, as for anonymous memory.
+    std::string line = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ", v.start, v.end,
                                    (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
-                                   (v.prot & PROT_EXEC) ? 'x' : '-', (v.flags & mm::Vma::kShared) ? 's' : 'p');
+                                   (v.prot & PROT_EXEC) ? 'x' : '-', (v.flags & mm::Vma::kShared) ? 's' : 'p',
+                                   v.file ? v.pgoff * mm::kPageSize : 0);
     if (!v.name.empty()) {
       if (line.size() < 73) line.append(73 - line.size(), ' ');
       line += v.name;

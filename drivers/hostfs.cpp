@@ -265,6 +265,8 @@ public:
     if (fstatat(fd_, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode)) return nullptr;
     if (!cache_) {
       cache_ = std::make_unique<mm::PageCache>(*g_cache_memory, this);
+      cache_->dev = fs().dev;
+      cache_->ino = ino();
       cache_ptr_ = cache_.get();
     }
     // Nothing cached: the host file may have changed size behind our back.

@@ -26,6 +26,7 @@ uint64_t AddressSpace::file_pte(uint64_t va, const Vma& v, Access access, FaultR
   case PageCache::Get::IoError: r = FaultResult::SigBus; return 0;
   }
   r = FaultResult::Mapped;
+  pm_.get(pfn); // the PTE's reference, at once: an allocation below may reclaim unreferenced pages
   uint64_t flags = pte::flags_for_prot(v.prot);
   bool writable = v.prot & PROT_WRITE;
   if (v.flags & Vma::kShared) {
@@ -37,21 +38,20 @@ uint64_t AddressSpace::file_pte(uint64_t va, const Vma& v, Access access, FaultR
       flags |= pte::D;
     else
       flags &= ~pte::RW;
-    pm_.get(pfn);
     return pte::make(pfn, flags);
   }
   if (writable && access == Access::Write) { // copy at once rather than fault twice
     auto fresh = new_anon_frame(va);
+    if (fresh) memcpy(pm_.frame_ptr(*fresh), pm_.frame_ptr(pfn), kPageSize);
+    pm_.put(pfn);
     if (!fresh) {
       r = FaultResult::Oom;
       return 0;
     }
-    memcpy(pm_.frame_ptr(*fresh), pm_.frame_ptr(pfn), kPageSize);
     ++faults_.cow_copy;
     return pte::make(*fresh, flags | pte::D);
   }
   // Private: the file's own frame, read-only, copied on the first write.
-  pm_.get(pfn);
   return pte::make(pfn, (flags & ~pte::RW) | pte::COW);
 }
 

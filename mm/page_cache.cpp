@@ -8,11 +8,32 @@
 
 namespace gk::mm {
 
+namespace {
+// Every backed cache, for reclaim when guest memory runs out.
+std::vector<PageCache*>& backed_caches() {
+  static std::vector<PageCache*> v;
+  return v;
+}
+} // namespace
+
 PageCache::PageCache(PhysMem& pm, PageBacking* backing, PageBudget* budget, uint64_t size)
-    : pm_(pm), backing_(backing), budget_(budget), size_(size) {}
+    : pm_(pm), backing_(backing), budget_(budget), size_(size) {
+  if (backing_) {
+    backed_caches().push_back(this);
+    if (!pm_.reclaim) pm_.reclaim = [&pm] { return reclaim_all(pm); };
+  }
+}
 
 PageCache::~PageCache() {
+  if (backing_) std::erase(backed_caches(), this);
   for (auto it = pages_.begin(); it != pages_.end();) drop(it++);
+}
+
+uint64_t PageCache::reclaim_all(PhysMem& pm) {
+  uint64_t n = 0;
+  for (PageCache* c : backed_caches())
+    if (&c->pm_ == &pm) n += c->evict_clean();
+  return n;
 }
 
 uint64_t PageCache::dirty_pages() const {

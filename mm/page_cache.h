@@ -50,6 +50,9 @@ public:
   PageCache(const PageCache&) = delete;
   PageCache& operator=(const PageCache&) = delete;
 
+  // The file's st_dev and st_ino, for /proc/PID/maps (set by its file system).
+  uint64_t dev = 0, ino = 0;
+
   PhysMem& physmem() const { return pm_; }
   bool backed() const { return backing_ != nullptr; }
   uint64_t size() const { return size_; }
@@ -101,6 +104,8 @@ public:
   int64_t sync() { return writeback(0, kAllPages, nullptr, true); }
   // Backed caches: drops clean pages nobody maps; returns the frames freed.
   uint64_t evict_clean();
+  // evict_clean() on every backed cache in `pm` (its reclaim hook).
+  static uint64_t reclaim_all(PhysMem& pm);
 
 private:
   struct Page {

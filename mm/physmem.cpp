@@ -40,6 +40,7 @@ std::optional<uint64_t> PhysMem::alloc_zeroed(FrameKind kind, std::optional<uint
   std::optional<uint64_t> pfn;
   if (hint && buddy_.alloc_at(*hint, kind)) pfn = hint;
   else pfn = buddy_.alloc(0, kind);
+  if (!pfn && reclaim && reclaim()) pfn = buddy_.alloc(0, kind);
   if (pfn) memset(frame_ptr(*pfn), 0, kPageSize);
   return pfn;
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <optional>
 
 #include "mm/buddy.h"
@@ -23,8 +24,12 @@ public:
   // The kernel's linear view of frame `pfn`.
   uint8_t* frame_ptr(uint64_t pfn) const { return base_ + (pfn << kPageShift); }
 
-  // A zeroed frame, or nothing when guest memory is exhausted.
+  // A zeroed frame, or nothing when guest memory is exhausted (after
+  // asking `reclaim` to free what it can).
   std::optional<uint64_t> alloc_zeroed(FrameKind kind, std::optional<uint64_t> hint = {});
+  // Frees reclaimable frames (clean page-cache pages nobody maps); returns
+  // how many. Set by the page cache.
+  std::function<uint64_t()> reclaim;
   void get(uint64_t pfn) { ++buddy_.frame(pfn).refcount; }
   // Drop one reference; frees the frame at zero.
   void put(uint64_t pfn);

@@ -197,12 +197,13 @@ std::variant<Loaded, ExecError> load_image(mm::AddressSpace& as, const std::stri
     uint64_t map_off = p.p_offset - (p.p_vaddr + bias - vstart);
     int prot = elf_prot(p.p_flags);
     // Like Linux's elf_map: the file pages privately, the rest of the last
-    // one zeroed (a private copy), then anonymous pages for the bss.
+    // one zeroed (a private copy), then anonymous pages (nameless, as in
+    // /proc/PID/maps on Linux) for the bss.
     uint64_t file_pages_end = std::min(page_up(file_end), mem_end);
     if (file_pages_end > vstart && !map_file_pages(as, path, f, vstart, file_pages_end - vstart, map_off, prot))
       return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
     if (mem_end > file_pages_end &&
-        as.mmap(file_pages_end, mem_end - file_pages_end, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, path) < 0)
+        as.mmap(file_pages_end, mem_end - file_pages_end, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED) < 0)
       return ExecError{ENOMEM, fmt::format("{}: cannot map a segment", path)};
     if (p.p_memsz > p.p_filesz && file_end < file_pages_end) {
       std::vector<uint8_t> zeros(file_pages_end - file_end, 0);

@@ -45,6 +45,8 @@ public:
       : Inode(fs, sh->next_ino++), sh_(std::move(sh)), mode_(mode), uid_(o.uid), gid_(o.gid), rdev_(rdev),
         cache_(sh_->pm, nullptr, &sh_->budget) {
     ++sh_->inodes;
+    cache_.dev = fs.dev;
+    cache_.ino = ino();
     nlink_ = S_ISDIR(mode) ? 2 : 1;
     atime_ = mtime_ = ctime_ = now();
   }

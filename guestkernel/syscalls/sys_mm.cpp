@@ -4,6 +4,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include <vector>
 
@@ -64,6 +65,9 @@ int64_t sys_mmap(SyscallCtx& c, const SyscallArgs& a) {
   if (acc == O_WRONLY) return -EACCES;
   if (shared && (prot & PROT_WRITE) && acc != O_RDWR) return -EACCES;
   if ((prot & PROT_EXEC) && (p->mnt->flags & MS_NOEXEC)) return -EPERM;
+  // /dev/zero maps as anonymous memory (shared: a shared-memory object of its own), as on Linux.
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 5))
+    return c.mm().mmap(addr, len, prot, flags | MAP_ANONYMOUS, shared ? "" : "/dev/zero");
   mm::PageCache* cache = S_ISREG(st.st_mode) ? p->inode().page_cache() : nullptr;
   if (!cache) return map_copy(c, *f, addr, len, prot, flags, off);
   // The VMA holds the cache through the inode, so the file lives as long as

@@ -161,6 +161,23 @@ TEST_F(PageCacheTest, BackedCacheReadsThroughUntilSomethingIsCached) {
   EXPECT_EQ(c.get_page(0, pfn), PageCache::Get::IoError);
 }
 
+TEST_F(PageCacheTest, CleanUnmappedPagesAreReclaimedWhenMemoryRunsOut) {
+  PhysMem small(1ULL << 20);
+  StringBacking b;
+  b.data = pattern(8 * kPageSize, 'e');
+  PageCache c(small, &b, nullptr, b.data.size());
+  uint64_t pfn;
+  for (uint64_t pg = 0; pg < 8; ++pg) ASSERT_EQ(c.get_page(pg, pfn), PageCache::Get::Ok);
+  c.set_dirty(3); // dirty pages are never dropped
+  small.get(pfn); // nor mapped ones (page 7)
+  std::vector<uint64_t> taken;
+  while (auto f = small.alloc_zeroed(FrameKind::Anon)) taken.push_back(*f);
+  EXPECT_EQ(c.resident_pages(), 2u);
+  EXPECT_TRUE(c.resident(3) && c.resident(7));
+  for (uint64_t f : taken) small.put(f);
+  small.put(pfn);
+}
+
 // ---- shared file mappings ----
 
 TEST_F(PageCacheTest, TwoAddressSpacesMappingSharedSeeOneFrame) {

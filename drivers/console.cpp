@@ -105,8 +105,8 @@ Console::Console(int host_fd, bool readable)
 int64_t Console::read(IoCtx& io, void* buf, size_t n) {
   if (!input_) return -EBADF;
   for (;;) {
-    if (!input_->pollable || readable_now(host_fd_)) {
-      ssize_t r = ::read(host_fd_, buf, n);
+    if (!input_->pollable || readable_now(input_->fd)) {
+      ssize_t r = ::read(input_->fd, buf, n);
       if (r >= 0) return r;
       if (errno != EINTR && errno != EAGAIN) return -EIO;
     }
@@ -160,9 +160,10 @@ int64_t Console::ioctl(mm::AddressSpace& as, unsigned long cmd, uint64_t arg) {
 }
 
 unsigned Console::poll_events() {
-  pollfd p{host_fd_, short(input_ ? POLLIN | POLLOUT : POLLOUT), 0};
-  if (::poll(&p, 1, 0) < 0) return POLLERR;
-  return unsigned(p.revents) | ((p.revents & POLLIN) ? POLLRDNORM : 0u) | ((p.revents & POLLOUT) ? POLLWRNORM : 0u);
+  pollfd p[2] = {{host_fd_, POLLOUT, 0}, {input_ ? input_->fd : -1, POLLIN, 0}};
+  if (::poll(p, 2, 0) < 0) return POLLERR;
+  unsigned ev = unsigned(p[0].revents | p[1].revents);
+  return ev | ((ev & POLLIN) ? POLLRDNORM : 0u) | ((ev & POLLOUT) ? POLLWRNORM : 0u);
 }
 
 void Console::poll_queues(std::vector<WaitQueue*>& q) {
@@ -293,10 +294,18 @@ void attach_console(Kernel& k, Process& init) {
     g_terminal->start();
     std::shared_ptr<Tty> tty = g_terminal->tty;
     tty->set_ctty_of(init);
-    fds.install_at(0, std::make_shared<TtyFile>(tty, O_RDWR));
+    // As if init had opened /dev/console (when the guest has one).
+    vfs::Path node;
+    Creds creds = init.creds;
+    struct stat st;
+    if (!init.fs || k.vfs().resolve(vfs::WalkCtx{*init.fs, creds}, init.fs->root, "/dev/console", vfs::kFollow, node) ||
+        node.inode().getattr(st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 1))
+      node = {};
+    fds.install_at(0, std::make_shared<TtyFile>(tty, O_RDWR, node));
     for (int fd : {STDOUT_FILENO, STDERR_FILENO})
-      fds.install_at(fd, same_terminal(fd, STDIN_FILENO) ? std::shared_ptr<File>(std::make_shared<TtyFile>(tty, O_RDWR))
-                                                          : std::make_shared<Console>(fd, false));
+      fds.install_at(fd, same_terminal(fd, STDIN_FILENO)
+                             ? std::shared_ptr<File>(std::make_shared<TtyFile>(tty, O_RDWR, node))
+                             : std::make_shared<Console>(fd, false));
     return;
   }
   fds.install_at(0, std::make_shared<Console>(STDIN_FILENO, true));
@@ -309,18 +318,18 @@ void detach_console() {
   host_terminal::restore();
 }
 
-std::shared_ptr<File> console_file(Process& p, int open_flags) {
+std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node) {
   if (g_terminal) {
     g_terminal->tty->opened_by(p, open_flags);
-    return std::make_shared<TtyFile>(g_terminal->tty, open_flags & (O_ACCMODE | O_NONBLOCK | O_APPEND));
+    return std::make_shared<TtyFile>(g_terminal->tty, open_flags & (O_ACCMODE | O_NONBLOCK | O_APPEND), node);
   }
-  return std::make_shared<Console>((open_flags & O_ACCMODE) == O_WRONLY ? STDOUT_FILENO : STDIN_FILENO,
-                                   (open_flags & O_ACCMODE) != O_WRONLY);
+  // Reads from the kernel's stdin, writes to its stdout.
+  return std::make_shared<Console>(STDOUT_FILENO, (open_flags & O_ACCMODE) != O_WRONLY);
 }
 
-std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags) {
+std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags, const vfs::Path& node) {
   if (!p.ctty) return nullptr;
-  return std::make_shared<TtyFile>(p.ctty, open_flags & (O_ACCMODE | O_NONBLOCK | O_APPEND));
+  return std::make_shared<TtyFile>(p.ctty, open_flags & (O_ACCMODE | O_NONBLOCK | O_APPEND), node);
 }
 
 } // namespace gk::drivers

@@ -23,8 +23,8 @@ struct HostInput;
 // A passthrough console file over one of the kernel's own descriptors.
 class Console : public File {
 public:
-  // host_fd: the kernel's descriptor this file writes and, if `readable`,
-  // reads (readers share one HostInput for the kernel's stdin).
+  // host_fd: the kernel's descriptor this file writes; a `readable` one
+  // reads the kernel's stdin (through the one HostInput all readers share).
   Console(int host_fd, bool readable);
   int64_t read(IoCtx& io, void* buf, size_t n) override;
   int64_t write(IoCtx& io, const void* buf, size_t n) override;
@@ -49,9 +49,10 @@ private:
 void attach_console(Kernel& k, Process& init);
 // The kernel is done with the console: the host terminal is restored.
 void detach_console();
-// A new open of /dev/console by p (the tty, or passthrough files).
-std::shared_ptr<File> console_file(Process& p, int open_flags);
+// A new open of /dev/console (the device node `node`) by p: the tty, or a
+// passthrough file.
+std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node = {});
 // /dev/tty: p's controlling terminal, or null (ENXIO) if it has none.
-std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags);
+std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags, const vfs::Path& node = {});
 
 } // namespace gk::drivers

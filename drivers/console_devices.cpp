@@ -9,15 +9,15 @@
 namespace gk::drivers {
 
 void register_console_devices(Kernel& k) {
-  vfs::register_chrdev(makedev(5, 1), [&k](const vfs::Path&, int flags, std::shared_ptr<File>& out) {
+  vfs::register_chrdev(makedev(5, 1), [&k](const vfs::Path& node, int flags, std::shared_ptr<File>& out) {
     Task* t = k.current();
     if (!t) return int64_t(-ENXIO);
-    out = console_file(*t->proc, flags);
+    out = console_file(*t->proc, flags, node);
     return int64_t(0);
   });
-  vfs::register_chrdev(makedev(5, 0), [&k](const vfs::Path&, int flags, std::shared_ptr<File>& out) {
+  vfs::register_chrdev(makedev(5, 0), [&k](const vfs::Path& node, int flags, std::shared_ptr<File>& out) {
     Task* t = k.current();
-    out = t ? controlling_tty_file(*t->proc, flags) : nullptr;
+    out = t ? controlling_tty_file(*t->proc, flags, node) : nullptr;
     return out ? int64_t(0) : int64_t(-ENXIO);
   });
 }

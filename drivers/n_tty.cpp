@@ -171,7 +171,10 @@ void Tty::flush_input() {
 // VINTR, VQUIT, VSUSP: the signal goes to the foreground group; input is
 // flushed first unless NOFLSH; the character is echoed (^C).
 void Tty::isig(int sig, uint8_t c) {
-  if (!lflag(NOFLSH)) flush_input();
+  if (!lflag(NOFLSH)) {
+    flush_input();
+    echo_buf_.clear(); // echoes not yet written go with the input, as in n_tty
+  }
   signal_group(pgrp_, sig);
   if (stopped_ && iflag(IXON)) {
     stopped_ = false;

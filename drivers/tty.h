@@ -16,6 +16,7 @@
 
 #include "guestkernel/sched/wait_queue.h"
 #include "guestkernel/vfs/file.h"
+#include "guestkernel/vfs/vfs.h"
 
 namespace gk {
 struct Process;
@@ -138,10 +139,15 @@ private:
   uint64_t generation_ = 0;
 };
 
-// An open file description of a Tty.
+// An open file description of a Tty, opened through the device node `node`
+// (/dev/console, /dev/tty) when there is one: fstat then agrees with stat
+// of that path, as ttyname() checks.
 class TtyFile : public File {
 public:
-  TtyFile(std::shared_ptr<Tty> tty, int open_flags) : tty_(std::move(tty)) { flags = open_flags; }
+  TtyFile(std::shared_ptr<Tty> tty, int open_flags, vfs::Path node = {})
+      : tty_(std::move(tty)), node_(std::move(node)) {
+    flags = open_flags;
+  }
   int64_t read(IoCtx& io, void* buf, size_t n) override;
   int64_t write(IoCtx& io, const void* buf, size_t n) override;
   int64_t ioctl_by(IoCtx& io, mm::AddressSpace& as, unsigned long cmd, uint64_t arg) override;
@@ -149,11 +155,13 @@ public:
   unsigned poll_events() override { return tty_->poll_events(); }
   void poll_queues(std::vector<WaitQueue*>& q) override { tty_->poll_queues(q); }
   uint64_t poll_generation() override { return tty_->poll_generation(); }
-  std::string describe() const override { return "/dev/console"; }
+  const vfs::Path* path() const override { return node_.valid() ? &node_ : nullptr; }
+  std::string describe() const override { return node_.valid() ? vfs::absolute_path(node_) : "/dev/console"; }
   const std::shared_ptr<Tty>& tty() const { return tty_; }
 
 private:
   std::shared_ptr<Tty> tty_;
+  vfs::Path node_;
 };
 
 } // namespace gk::drivers

@@ -249,8 +249,9 @@ int64_t TtyFile::ioctl_by(IoCtx& io, mm::AddressSpace&, unsigned long cmd, uint6
   return tty_->ioctl(io, *this, cmd, arg);
 }
 
-// /dev/console: character device 5:1.
+// The node's, or those of a /dev/console: character device 5:1.
 int64_t TtyFile::stat(struct stat& st) {
+  if (node_.valid()) return node_.inode().getattr(st);
   st = {};
   st.st_dev = makedev(0, 6);
   st.st_ino = 5;

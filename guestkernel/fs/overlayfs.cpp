@@ -211,15 +211,7 @@ void register_overlayfs(const std::string& host_dir) {
     std::shared_ptr<drivers::HostFs> lower;
     if (int64_t r = drivers::HostFs::create(source, true, lower)) return r;
     std::shared_ptr<vfs::Filesystem> upper;
-    if (int64_t r = vfs::make_fs("tmpfs", "overlay", "", upper)) {
-      // TEMPORARY until tmpfs lands: a writable hostfs of a fresh host temp directory.
-      if (r != -ENODEV) return r;
-      char tmpl[] = "/tmp/gk-overlay-upper-XXXXXX";
-      if (!mkdtemp(tmpl)) return -errno;
-      std::shared_ptr<drivers::HostFs> h;
-      if (int64_t e = drivers::HostFs::create(tmpl, false, h)) return e;
-      upper = h;
-    }
+    if (int64_t r = vfs::make_fs("tmpfs", "overlay", "", upper)) return r;
     return make_overlay(std::move(lower), std::move(upper), out);
   });
 }

@@ -23,6 +23,7 @@ uint64_t AddressSpace::file_pte(uint64_t va, const Vma& v, Access access, FaultR
   case PageCache::Get::Ok: break;
   case PageCache::Get::NoMemory: r = FaultResult::Oom; return 0;
   case PageCache::Get::PastEof:
+  case PageCache::Get::NoSpace: // a full tmpfs: SIGBUS, as Linux's shmem gives
   case PageCache::Get::IoError: r = FaultResult::SigBus; return 0;
   }
   r = FaultResult::Mapped;

@@ -66,8 +66,9 @@ PageCache::Get PageCache::get_page(uint64_t pg, uint64_t& pfn) {
     pfn = it->second.pfn;
     return Get::Ok;
   }
+  bool over_budget = budget_ && budget_->limit && budget_->used >= budget_->limit;
   auto fresh = alloc_frame(pg);
-  if (!fresh) return Get::NoMemory;
+  if (!fresh) return over_budget ? Get::NoSpace : Get::NoMemory;
   if (backing_) {
     uint8_t* dst = pm_.frame_ptr(*fresh);
     uint64_t want = std::min<uint64_t>(kPageSize, size_ - (pg << kPageShift));

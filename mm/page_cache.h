@@ -79,7 +79,8 @@ public:
   void punch(uint64_t first_pg, uint64_t end_pg);
 
   // ---- mappings (address_space.cpp) ----
-  enum class Get { Ok, PastEof, NoMemory, IoError };
+  // NoSpace: the budget (tmpfs size=) is used up; NoMemory: guest memory is.
+  enum class Get { Ok, PastEof, NoSpace, NoMemory, IoError };
   // The frame of file page `pg`, read in (or zero-filled) on demand. The
   // caller takes its own reference for a PTE.
   Get get_page(uint64_t pg, uint64_t& pfn);

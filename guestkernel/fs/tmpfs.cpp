@@ -217,6 +217,7 @@ public:
       const TmpInode& c = *children_.at(*name).inode;
       out.push_back({*name, c.ino(), (unsigned char)IFTODT(c.mode_)});
     }
+    touch_atime();
     return 0;
   }
 
@@ -224,7 +225,7 @@ public:
   int64_t readlink(std::string& out) override {
     if (!S_ISLNK(mode_)) return -EINVAL;
     out = target_;
-    atime_ = now();
+    touch_atime();
     return 0;
   }
 

@@ -114,6 +114,9 @@ TEST_F(PageCacheTest, BudgetLimitsStorePagesWithEnospc) {
   EXPECT_EQ(budget.used, 2u);
   EXPECT_EQ(c.write(a.data(), 1, 5 * kPageSize), -ENOSPC);
   EXPECT_EQ(c.write(a.data(), 10, 100), 10); // an existing page needs nothing new
+  c.truncate(8 * kPageSize);
+  uint64_t pfn;
+  EXPECT_EQ(c.get_page(6, pfn), PageCache::Get::NoSpace); // a mapping's fault there gets SIGBUS
   c.truncate(0);
   EXPECT_EQ(budget.used, 0u);
   EXPECT_EQ(cache_frames(), 0u);

@@ -27,6 +27,14 @@ MemFs::MemFs(const char* type) : type_(type) {
   root_ = std::make_shared<MemInode>(*this, S_IFDIR | 0755, vfs::Owner{});
 }
 
+int64_t MemFs::statfs(struct statfs& st) {
+  vfs::Filesystem::statfs(st);
+  st.f_type = 0x01021994; // TMPFS_MAGIC, as devtmpfs reports
+  st.f_files = 1 << 20;
+  st.f_ffree = st.f_files - (next_ino_ - 2);
+  return 0;
+}
+
 // Walks `path` (relative, existing parents) to its parent and last name.
 static MemInode* parent_of(MemFs& fs, const std::string& path, std::string& last) {
   std::shared_ptr<vfs::Inode> cur = fs.root();

@@ -16,6 +16,7 @@ public:
   explicit MemFs(const char* type);
   std::shared_ptr<vfs::Inode> root() override { return root_; }
   const char* type() const override { return type_; }
+  int64_t statfs(struct statfs& st) override; // as tmpfs's, with no blocks: the data is not in guest memory
   uint64_t next_ino() { return next_ino_++; }
 
   // Kernel-side population (no permission checks): `path` is relative to the

@@ -68,6 +68,12 @@ ProcFs::ProcFs(Kernel& k) : k_(k) {
   root_ = make_root_dir(*this);
 }
 
+int64_t ProcFs::statfs(struct statfs& st) {
+  vfs::Filesystem::statfs(st);
+  st.f_type = 0x9fa0; // PROC_SUPER_MAGIC
+  return 0;
+}
+
 std::shared_ptr<vfs::Mount> ProcFs::a_mount() const {
   for (auto& m : k_.vfs().mounts())
     if (m->fs.get() == this) return m;

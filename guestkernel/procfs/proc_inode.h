@@ -28,6 +28,7 @@ public:
   explicit ProcFs(Kernel& k);
   std::shared_ptr<vfs::Inode> root() override { return root_; }
   const char* type() const override { return "proc"; }
+  int64_t statfs(struct statfs& st) override;
   Kernel& kernel() const { return k_; }
   // A mount of this file system (a home for magic-link targets that have no
   // path of their own, such as a pipe); null if it is not mounted.

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sysmacros.h>
 
 #include <fmt/format.h>
 
@@ -12,6 +13,7 @@
 #include "guestkernel/kernel.h"
 #include "guestkernel/procfs/figures.h"
 #include "guestkernel/procfs/proc_entries.h"
+#include "mm/page_cache.h"
 
 namespace gk::procfs {
 
@@ -215,11 +217,11 @@ int64_t maps_text(const Ref& r, std::string& s) {
   mm::AddressSpace* as = as_of(*p);
   if (!as) return 0;
   for (auto& [start, v] : as->vmas()) {
-    // The file's device and inode are not known here: 00:00 0, as for anonymous memory.
-    std::string line = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0 ", v.start, v.end,
+    uint64_t dev = v.file ? v.file->dev : 0, ino = v.file ? v.file->ino : 0;
+    std::string line = fmt::format("{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {} ", v.start, v.end,
                                    (v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
                                    (v.prot & PROT_EXEC) ? 'x' : '-', (v.flags & mm::Vma::kShared) ? 's' : 'p',
-                                   v.file ? v.pgoff * mm::kPageSize : 0);
+                                   v.file ? v.pgoff * mm::kPageSize : 0, major(dev), minor(dev), ino);
     if (!v.name.empty()) {
       if (line.size() < 73) line.append(73 - line.size(), ' ');
       line += v.name;

@@ -5,7 +5,8 @@
 // The tree is build/rootfs/default-root (busybox and /etc; /opt/gk left
 // empty) plus the fixture /data made below. Natively, the command runs as
 //   unshare (mount, uts, pid namespaces) -> chroot COPY /bin/busybox sh -c CMD
-// with proc, a bind of the host's /dev and a tmpfs mounted in COPY, so the
+// with proc, a bind of the host's /dev (a tmpfs on its /dev/shm) and a tmpfs
+// on /tmp mounted in COPY, as the guest kernel mounts them at boot, so the
 // shell is pid 1 and the hostname is "guestkernel", as in the guest:
 //   guestkernel --mmu=B --rootfs COPY2 -- /bin/busybox sh -c CMD
 // Where output cannot be equal (times, pids, memory figures, timings) a case
@@ -147,6 +148,7 @@ const char* const kNativeScript = R"(set -e
 root=$1; cmd=$2
 mount --bind "$root" "$root"
 mount --bind /dev "$root/dev"
+mount -t tmpfs tmpfs "$root/dev/shm"
 mount -t tmpfs tmpfs "$root/tmp"
 hostname guestkernel
 umask 022

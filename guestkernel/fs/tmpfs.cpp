@@ -88,7 +88,10 @@ public:
     if (a.mask & vfs::SetAttr::kGid) gid_ = a.gid;
     if (a.mask & vfs::SetAttr::kAtime) atime_ = a.atime;
     if (a.mask & vfs::SetAttr::kMtime) mtime_ = a.mtime;
-    ctime_ = (a.mask & vfs::SetAttr::kCtime) ? a.ctime : now();
+    // ctime is always "now"; the VFS may pass the very time it gave mtime
+    // (truncate), or none (chmod, chown).
+    bool given = (a.mask & vfs::SetAttr::kCtime) && (a.ctime.tv_sec || a.ctime.tv_nsec);
+    ctime_ = given ? a.ctime : now();
     return 0;
   }
 

@@ -28,6 +28,8 @@ int64_t Kernel::boot_fs(Process& init) {
     fmt::print(stderr, "guestkernel: cannot use {} as the root file system: {}\n", dir, strerror(int(-r)));
     return r;
   }
+  // `--rootfs-ro /` is the host's own / too, and boots the same as no option.
+  host_root = hostfs->is_host_root && hostfs->read_only;
   std::shared_ptr<vfs::Filesystem> root = hostfs;
   // A read-only root takes writes in a tmpfs overlay when one is available.
   if (hostfs->read_only) {

@@ -443,7 +443,7 @@ void pid_entries(ProcFs& fs, const Ref& r, std::vector<Entry>& out) {
   magic("cwd", [](Process& p) { return p.fs ? p.fs->cwd : vfs::Path{}; });
   magic("root", [](Process& p) { return p.fs ? p.fs->root : vfs::Path{}; });
   out.push_back(dir_entry(fs, o, d, "fd", 0500, fd_dir(fs, r, sub("fd"))));
-  out.push_back(dir_entry(fs, o, d, "fdinfo", 0500, fdinfo_dir(fs, r, sub("fdinfo"))));
+  out.push_back(dir_entry(fs, o, d, "fdinfo", 0555, fdinfo_dir(fs, r, sub("fdinfo"))));
   if (!r.thread)
     out.push_back(dir_entry(fs, o, d, "task", 0555, [&fs, r](std::vector<Entry>& tasks) -> int64_t {
       Process* p = r.proc();

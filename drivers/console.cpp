@@ -296,9 +296,9 @@ void attach_console(Kernel& k, Process& init) {
     tty->set_ctty_of(init);
     // As if init had opened /dev/console (when the guest has one).
     vfs::Path node;
-    Creds creds = init.creds;
     struct stat st;
-    if (!init.fs || k.vfs().resolve(vfs::WalkCtx{*init.fs, creds}, init.fs->root, "/dev/console", vfs::kFollow, node) ||
+    if (!init.fs ||
+        k.vfs().resolve(vfs::WalkCtx{*init.fs, init.creds}, init.fs->root, "/dev/console", vfs::kFollow, node) ||
         node.inode().getattr(st) || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 1))
       node = {};
     fds.install_at(0, std::make_shared<TtyFile>(tty, O_RDWR, node));

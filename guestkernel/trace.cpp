@@ -13,7 +13,7 @@ void Trace::open(const std::string& path) {
 }
 
 Trace::~Trace() {
-  if (out_ != stderr) fclose(out_);
+  if (out_) fclose(out_);
 }
 
 } // namespace gk

@@ -14,12 +14,14 @@ public:
   ~Trace();
   template <typename... A>
   void line(int pid, fmt::format_string<A...> f, A&&... a) {
-    fmt::print(out_, "[{}] {}\n", pid, fmt::format(f, std::forward<A>(a)...));
+    fmt::print(out(), "[{}] {}\n", pid, fmt::format(f, std::forward<A>(a)...));
   }
-  void raw(int pid, std::string_view s) { fmt::print(out_, "[{}] {}\n", pid, s); }
+  void raw(int pid, std::string_view s) { fmt::print(out(), "[{}] {}\n", pid, s); }
 
 private:
-  FILE* out_ = stderr;
+  // stderr as it is now: the console may replace it (drivers/host_terminal.cpp).
+  FILE* out() const { return out_ ? out_ : stderr; }
+  FILE* out_ = nullptr;
 };
 
 } // namespace gk

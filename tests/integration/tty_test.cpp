@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -111,6 +112,11 @@ public:
       if (w <= 0) return;
       done += size_t(w);
     }
+  }
+  // The terminal's window changes size, as when the user resizes it.
+  void resize(unsigned short rows, unsigned short cols) {
+    winsize ws{rows, cols, 0, 0};
+    ioctl(master_, TIOCSWINSZ, &ws);
   }
   void drain(int ms) {
     auto deadline = now() + std::chrono::milliseconds(ms);
@@ -229,6 +235,14 @@ std::string shell_session(const std::vector<std::string>& argv, const std::strin
   // Line editing: backspace.
   r.send("echo abX\x7f" "c\r");
   if (!step(r.expect("\r\nabc\r\nP> "), "backspace edits the line")) return r.transcript();
+
+  // The terminal is resized: the guest's size follows (the host's SIGWINCH).
+  // Not at once: busybox installs its SIGWINCH handler after the prompt.
+  r.drain(300);
+  r.resize(30, 100);
+  r.drain(300);
+  r.send("stty size\r");
+  if (!step(r.expect("stty size\r\n30 100\r\n") && r.expect("P> "), "stty size after a resize")) return r.transcript();
 
   // Ctrl-D at an empty prompt ends the shell, and with it the kernel.
   r.send("\x04");

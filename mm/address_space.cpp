@@ -70,8 +70,10 @@ int64_t AddressSpace::mmap(uint64_t addr, uint64_t len, int prot, int flags, con
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -EINVAL;
   if (len > kUserTop) return -ENOMEM;
   len = page_up(len);
-  // Heuristic overcommit (vm.overcommit_memory=0): refuse the obvious.
-  if (len / kPageSize > pm_.frames()) return -ENOMEM;
+  // Heuristic overcommit (vm.overcommit_memory=0): refuse the obvious, for
+  // memory that would need frames of its own (not a file's shared pages).
+  bool own_frames = !file || (type == MAP_PRIVATE && (prot & PROT_WRITE));
+  if (own_frames && len / kPageSize > pm_.frames()) return -ENOMEM;
   bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
   if (fixed) {
     if (addr & (kPageSize - 1)) return -EINVAL;

@@ -36,12 +36,6 @@ uint64_t PageCache::reclaim_all(PhysMem& pm) {
   return n;
 }
 
-uint64_t PageCache::dirty_pages() const {
-  uint64_t n = 0;
-  for (const auto& [pg, p] : pages_) n += p.dirty;
-  return n;
-}
-
 std::optional<uint64_t> PageCache::alloc_frame(uint64_t pg) {
   if (budget_ && budget_->limit && budget_->used >= budget_->limit) return std::nullopt;
   // Keep a file's pages contiguous where possible: sequential faults then
@@ -55,6 +49,7 @@ std::optional<uint64_t> PageCache::alloc_frame(uint64_t pg) {
 }
 
 void PageCache::drop(std::map<uint64_t, Page>::iterator it) {
+  if (it->second.dirty) --dirty_;
   pm_.put(it->second.pfn);
   if (budget_) --budget_->used;
   pages_.erase(it);
@@ -94,7 +89,11 @@ bool PageCache::is_dirty(uint64_t pg) const {
 }
 
 void PageCache::set_dirty(uint64_t pg) {
-  if (auto it = pages_.find(pg); it != pages_.end()) it->second.dirty = true;
+  auto it = pages_.find(pg);
+  if (it != pages_.end() && !it->second.dirty) {
+    it->second.dirty = true;
+    ++dirty_;
+  }
 }
 
 void PageCache::add_mapper(AddressSpace* as) {
@@ -195,10 +194,11 @@ int64_t PageCache::write_back_page(uint64_t pg, const Page& p) {
 }
 
 int64_t PageCache::writeback(uint64_t first_pg, uint64_t end_pg, const AddressSpace* caller, bool all_stopped) {
+  if (!backing_ || !dirty_) return 0; // the pages are the data, or all clean
   int64_t err = 0;
   for (auto it = pages_.lower_bound(first_pg); it != pages_.end() && it->first < end_pg; ++it) {
     Page& p = it->second;
-    if (!p.dirty || !backing_) continue;
+    if (!p.dirty) continue;
     bool maybe_written_still = false;
     for (AddressSpace* as : mappers_)
       if (as->write_protect_file_page(this, it->first) && !all_stopped && as != caller) maybe_written_still = true;
@@ -206,7 +206,10 @@ int64_t PageCache::writeback(uint64_t first_pg, uint64_t end_pg, const AddressSp
       if (!err) err = r;
       continue;
     }
-    p.dirty = maybe_written_still;
+    if (!maybe_written_still) {
+      p.dirty = false;
+      --dirty_;
+    }
   }
   return err;
 }

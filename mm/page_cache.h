@@ -57,7 +57,7 @@ public:
   bool backed() const { return backing_ != nullptr; }
   uint64_t size() const { return size_; }
   uint64_t resident_pages() const { return pages_.size(); }
-  uint64_t dirty_pages() const;
+  uint64_t dirty_pages() const { return dirty_; }
   // Nothing cached and nobody maps it: a backed cache may then take its
   // size from the backing afresh (the host file may have changed).
   bool idle() const { return pages_.empty() && mappers_.empty(); }
@@ -123,6 +123,7 @@ private:
   PageBacking* backing_;
   PageBudget* budget_;
   uint64_t size_ = 0;
+  uint64_t dirty_ = 0;             // pages with dirty set
   std::map<uint64_t, Page> pages_; // by file page index
   std::vector<AddressSpace*> mappers_;
 };

@@ -254,6 +254,15 @@ TEST_F(PageCacheTest, ReadOnlySharedMappingOfDirtyPageIsStillReadOnly) {
   EXPECT_EQ(as->fault(kVa, Access::Write, true), FaultResult::AccErr);
 }
 
+TEST_F(PageCacheTest, AFileLargerThanGuestMemoryCanBeMappedShared) {
+  auto c = std::make_shared<PageCache>(pm, nullptr, nullptr, 2 * pm.bytes());
+  auto as = new_as();
+  EXPECT_GT(as->mmap(0, 2 * pm.bytes(), RO, MAP_SHARED, "big", c, 0), 0);
+  EXPECT_GT(as->mmap(0, 2 * pm.bytes(), RO, MAP_PRIVATE, "big", c, 0), 0);
+  // Private and writable needs frames of its own: the overcommit heuristic refuses.
+  EXPECT_EQ(as->mmap(0, 2 * pm.bytes(), RW, MAP_PRIVATE, "big", c, 0), -ENOMEM);
+}
+
 // ---- private file mappings ----
 
 TEST_F(PageCacheTest, PrivateMappingCopiesOnWriteAndNeverReachesTheFile) {

@@ -14,11 +14,10 @@ namespace {
 
 // The VMA that [addr, addr+old_len) may be resized within, or -errno
 // (Linux's vma_to_resize).
-int64_t check_resizable(const Vma* v, uint64_t addr, uint64_t old_len, uint64_t new_len, int flags) {
+int64_t check_resizable(const Vma* v, uint64_t addr, uint64_t old_len, uint64_t new_len) {
   if (!v) return -EFAULT;
   // A zero old_len duplicates a mapping: only meaningful for shared ones.
   if (old_len == 0 && !(v->flags & Vma::kShared)) return -EINVAL;
-  (void)flags;
   if (old_len > v->end - addr) return -EFAULT; // not across VMA boundaries
   if (new_len == old_len) return 0;
   if (v->file) {
@@ -57,7 +56,7 @@ int64_t AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, 
       old_len = new_len;
     }
     v = vmas_.find(addr);
-    if (int64_t r = check_resizable(v, addr, old_len, new_len, flags)) return r;
+    if (int64_t r = check_resizable(v, addr, old_len, new_len)) return r;
     if (!(flags & MREMAP_FIXED)) {
       auto gap = vmas_.find_gap_topdown(new_len, kMmapMin, mmap_base());
       if (!gap) return -ENOMEM;
@@ -71,7 +70,7 @@ int64_t AddressSpace::mremap(uint64_t addr, uint64_t old_len, uint64_t new_len, 
     if (old_len > new_len) unmap_range(addr + new_len, addr + old_len);
     return int64_t(addr);
   }
-  if (int64_t r = check_resizable(v, addr, old_len, new_len, flags)) return r;
+  if (int64_t r = check_resizable(v, addr, old_len, new_len)) return r;
   // The range ends where the VMA does and the space after it is free: grow in place.
   if (old_len == v->end - addr) {
     uint64_t grow_to = addr + new_len;

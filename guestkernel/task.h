@@ -32,6 +32,9 @@ struct Process;
 
 struct Creds {
   uint32_t uid = 0, euid = 0, suid = 0, gid = 0, egid = 0, sgid = 0;
+  uint32_t fsuid = 0, fsgid = 0;  // follow euid/egid unless set apart
+  std::vector<uint32_t> groups;   // supplementary groups
+  bool in_group(uint32_t g) const;
 };
 
 // struct k_sigaction as the x86-64 rt_sigaction ABI has it.

@@ -27,11 +27,6 @@ int64_t sys_uname(SyscallCtx& c, const SyscallArgs& a) {
   return c.mm().copy_to_user(a.a[0], &u, sizeof u) ? -EFAULT : 0;
 }
 
-int64_t sys_getuid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.uid; }
-int64_t sys_geteuid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.euid; }
-int64_t sys_getgid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.gid; }
-int64_t sys_getegid(SyscallCtx& c, const SyscallArgs&) { return c.proc().creds.egid; }
-
 int64_t sys_getrandom(SyscallCtx& c, const SyscallArgs& a) {
   if (a.a[2] & ~uint64_t(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
   size_t n = std::min<uint64_t>(a.a[1], 33554431); // Linux caps one call at 32 MiB - 1
@@ -68,10 +63,6 @@ int64_t sys_sysinfo(SyscallCtx& c, const SyscallArgs& a) {
 void register_info_syscalls(SyscallTable& t) {
   t.add(SYS_sysinfo, sys_sysinfo, "x");
   t.add(SYS_uname, sys_uname, "x");
-  t.add(SYS_getuid, sys_getuid, "");
-  t.add(SYS_geteuid, sys_geteuid, "");
-  t.add(SYS_getgid, sys_getgid, "");
-  t.add(SYS_getegid, sys_getegid, "");
   t.add(SYS_getrandom, sys_getrandom, "xux");
 }
 

@@ -60,6 +60,7 @@ void register_fs_dir_syscalls(SyscallTable& t);
 void register_fs_attr_syscalls(SyscallTable& t);
 void register_fs_ctx_syscalls(SyscallTable& t);
 void register_lock_syscalls(SyscallTable& t);
+void register_creds_syscalls(SyscallTable& t);
 void register_prctl_syscalls(SyscallTable& t);
 
 // fcntl's lock commands and what close() does to locks (sys_lock.cpp).
@@ -86,6 +87,7 @@ inline SyscallTable make_syscall_table() {
   register_fs_attr_syscalls(t);
   register_fs_ctx_syscalls(t);
   register_lock_syscalls(t);
+  register_creds_syscalls(t);
   register_prctl_syscalls(t);
   register_poll_syscalls(t);
   register_eventfd_syscalls(t);

@@ -269,12 +269,12 @@ int64_t setattr(const Path& p, const Creds& cr, const SetAttr& a) {
   if (a.mask & SetAttr::kMode) {
     if (!owner) return -EPERM;
     // A non-root owner outside the file's group loses the setgid bit.
-    if (cr.euid != 0 && cr.egid != st.st_gid) b.mode &= ~mode_t(S_ISGID);
+    if (cr.euid != 0 && !cr.in_group(st.st_gid)) b.mode &= ~mode_t(S_ISGID);
   }
   if (a.mask & SetAttr::kUid)
     if (cr.euid != 0 && a.uid != st.st_uid) return -EPERM;
   if (a.mask & SetAttr::kGid)
-    if (cr.euid != 0 && (cr.euid != st.st_uid || (a.gid != st.st_gid && a.gid != cr.egid))) return -EPERM;
+    if (cr.euid != 0 && (cr.euid != st.st_uid || (a.gid != st.st_gid && !cr.in_group(a.gid)))) return -EPERM;
   if ((a.mask & (SetAttr::kUid | SetAttr::kGid)) && cr.euid != 0 && S_ISREG(st.st_mode) &&
       (st.st_mode & (S_ISUID | S_ISGID))) { // chown clears set-id bits, as Linux does
     b.mask |= SetAttr::kMode;

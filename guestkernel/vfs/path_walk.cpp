@@ -217,7 +217,7 @@ int64_t permission(Inode& ino, const Creds& c, int mask) {
   unsigned bits = st.st_mode & 07;
   if (c.euid == st.st_uid)
     bits = (st.st_mode >> 6) & 07;
-  else if (c.egid == st.st_gid)
+  else if (c.in_group(st.st_gid))
     bits = (st.st_mode >> 3) & 07;
   return (bits & unsigned(mask)) == unsigned(mask) ? 0 : -EACCES;
 }

@@ -279,7 +279,7 @@ bool same_terminal(int fd, int console_fd) {
 
 } // namespace
 
-void attach_console(Kernel& k, Process& init) {
+void attach_console(Kernel& k, Process& init, bool ctty) {
   g_kernel = &k;
   FdTable& fds = *init.fds;
   if (isatty(STDIN_FILENO) && host_terminal::enter_raw(STDIN_FILENO)) {
@@ -293,7 +293,7 @@ void attach_console(Kernel& k, Process& init) {
     g_terminal = new HostTerminal(k, STDIN_FILENO, out);
     g_terminal->start();
     std::shared_ptr<Tty> tty = g_terminal->tty;
-    tty->set_ctty_of(init);
+    if (ctty) tty->set_ctty_of(init);
     // As if init had opened /dev/console (when the guest has one).
     vfs::Path node;
     struct stat st;
@@ -318,9 +318,9 @@ void detach_console() {
   host_terminal::restore();
 }
 
-std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node) {
+std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node, bool may_be_ctty) {
   if (g_terminal) {
-    g_terminal->tty->opened_by(p, open_flags);
+    if (may_be_ctty) g_terminal->tty->opened_by(p, open_flags);
     return std::make_shared<TtyFile>(g_terminal->tty, open_flags & (O_ACCMODE | O_NONBLOCK | O_APPEND), node);
   }
   // Reads from the kernel's stdin, writes to its stdout.

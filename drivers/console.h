@@ -45,13 +45,17 @@ private:
 };
 
 // Gives the first process its console on fds 0, 1 and 2 (and, on a
-// terminal, the console tty as its controlling terminal).
-void attach_console(Kernel& k, Process& init);
+// terminal and if `ctty`, the console tty as its controlling terminal: a
+// program run as pid 1 gets job control; a booted init does not, as on
+// Linux, where /dev/console is nobody's controlling terminal).
+void attach_console(Kernel& k, Process& init, bool ctty);
 // The kernel is done with the console: the host terminal is restored.
 void detach_console();
-// A new open of /dev/console (the device node `node`) by p: the tty, or a
-// passthrough file.
-std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node = {});
+// A new open of the console by p through the device node `node`: the tty, or
+// a passthrough file. Opened as ttyS0 (`may_be_ctty`), it becomes the
+// controlling terminal of a session leader that has none; as /dev/console
+// never (Linux's rule: init's children find their terminal by its own name).
+std::shared_ptr<File> console_file(Process& p, int open_flags, const vfs::Path& node, bool may_be_ctty);
 // /dev/tty: p's controlling terminal, or null (ENXIO) if it has none.
 std::shared_ptr<File> controlling_tty_file(Process& p, int open_flags, const vfs::Path& node = {});
 

@@ -20,7 +20,8 @@ std::shared_ptr<vfs::Filesystem> make_devtmpfs() {
     mode_t perms;
     unsigned major, minor;
   } nodes[] = {{"null", 0666, 1, 3},    {"zero", 0666, 1, 5}, {"full", 0666, 1, 7},   {"random", 0666, 1, 8},
-               {"urandom", 0666, 1, 9}, {"tty", 0666, 5, 0},  {"console", 0600, 5, 1}};
+               {"urandom", 0666, 1, 9}, {"tty", 0666, 5, 0},  {"console", 0600, 5, 1},
+               {"ttyS0", 0620, 4, 64}};
   for (auto& n : nodes) fs->add_node(n.name, S_IFCHR | n.perms, makedev(n.major, n.minor));
   fs->add_symlink("fd", "/proc/self/fd");
   fs->add_symlink("stdin", "/proc/self/fd/0");

@@ -2,6 +2,7 @@
 // tty_ioctl.c are the model): controlling terminals of sessions, the
 // foreground process group, SIGTTIN/SIGTTOU for background groups.
 #include <fcntl.h>
+#include <linux/serial.h>
 #include <signal.h>
 #include <sys/sysmacros.h>
 #include <termios.h>
@@ -150,6 +151,18 @@ int64_t Tty::ioctl(IoCtx& io, File& f, unsigned long cmd, uint64_t arg) {
   }
   case TIOCGWINSZ:
     return as.copy_to_user(arg, &winsize_, sizeof winsize_) ? -EFAULT : 0;
+  case TIOCGSERIAL: { // the console is the guest's first serial line, ttyS0 (busybox cttyhack asks)
+    serial_struct ss{};
+    ss.type = PORT_16550A;
+    ss.line = 0;
+    ss.port = 0x3f8;
+    ss.irq = 4;
+    ss.xmit_fifo_size = 16;
+    ss.baud_base = 115200;
+    ss.close_delay = 50;
+    ss.closing_wait = 3000;
+    return as.copy_to_user(arg, &ss, sizeof ss) ? -EFAULT : 0;
+  }
   case TIOCSWINSZ: {
     winsize ws;
     if (as.copy_from_user(&ws, arg, sizeof ws)) return -EFAULT;

@@ -1,6 +1,11 @@
-// Boot-time file system set-up: the root file system from --rootfs (or the
-// host's own /, read-only), the guest's /proc, /dev and /tmp mounted on it
-// where those directories exist, and the first process's root and cwd.
+// Boot: the root file system from --rootfs (or the host's own /, read-only),
+// what the kernel mounts on it, and the first process started in it.
+//
+// Run mode (a program on the command line) is a ready root, as a container
+// runtime gives: the guest's /proc, /dev, /dev/shm and /tmp are mounted
+// where those directories exist. Boot mode starts init, which mounts what
+// it wants itself; the kernel mounts only devtmpfs on /dev (as Linux with
+// CONFIG_DEVTMPFS_MOUNT), so init finds its console.
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -43,6 +48,7 @@ int64_t Kernel::boot_fs(Process& init) {
   vfs::WalkCtx w{*init.fs, root_creds};
   for (auto [where, type] :
        {std::pair{"/proc", "proc"}, {"/dev", "devtmpfs"}, {"/dev/shm", "tmpfs"}, {"/tmp", "tmpfs"}}) {
+    if (opts_.boot_mode() && where != std::string("/dev")) continue;
     // On the host's own /, the host's /tmp stays visible (the user's files and
     // programs there); what the guest writes to it lands in the overlay's tmpfs.
     if (host_root && where == std::string("/tmp")) continue;
@@ -61,6 +67,50 @@ int64_t Kernel::boot_fs(Process& init) {
       init.fs->cwd = p;
   }
   return 0;
+}
+
+} // namespace gk
+
+namespace gk {
+
+namespace {
+
+std::string describe_root(const Options& o) {
+  std::string dir = o.rootfs.empty() ? "/" : o.rootfs;
+  return o.rootfs.empty() || o.rootfs_ro ? dir + " (read-only, tmpfs overlay)" : dir;
+}
+
+} // namespace
+
+int64_t Kernel::start_init(Task& t) {
+  std::string why;
+  if (!opts_.boot_mode()) {
+    std::vector<std::string> argv = {opts_.program};
+    argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
+    int64_t r = exec(t, opts_.program, argv, opts_.env, &why);
+    if (r < 0) fmt::print(stderr, "guestkernel: cannot start {}\n", why);
+    return r;
+  }
+  // As Linux: init= must work; otherwise the usual places, in order.
+  std::vector<std::string> tries = {opts_.init};
+  if (opts_.init.empty()) tries = {"/sbin/init", "/etc/init", "/bin/init", "/bin/sh"};
+  int64_t r = -ENOENT;
+  for (const auto& path : tries) {
+    r = exec(t, path, {path}, opts_.env, &why);
+    if (r == 0) {
+      if (!opts_.quiet)
+        fmt::print(stderr, "guestkernel: booted {} in {:.1f} ms: --mmu={} --trap={} --mem={}M, root {}; running {} as init\n",
+                   kGuestRelease, double(now_ns() - stats_.start_ns) / 1e6, mm::backend_name(opts_.backend), opts_.trap,
+                   opts_.mem_bytes >> 20, describe_root(opts_), path);
+      return 0;
+    }
+    if (!opts_.init.empty() || r != -ENOENT)
+      fmt::print(stderr, "guestkernel: cannot run init {}\n", why);
+  }
+  if (opts_.init.empty())
+    fmt::print(stderr, "guestkernel: no working init found in {}: tried /sbin/init, /etc/init, /bin/init and /bin/sh "
+                       "(give --init PATH)\n", describe_root(opts_));
+  return r;
 }
 
 } // namespace gk

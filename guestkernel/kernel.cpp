@@ -54,7 +54,7 @@ Kernel::Kernel(const Options& o)
 
 Kernel::~Kernel() { shutdown_all(); }
 
-void Kernel::trace_syscall(Task& t, const SyscallArgs& a, int64_t ret) {
+std::string Kernel::trace_args(Task& t, const SyscallArgs& a, int64_t ret) {
   const char* sig = a.nr < SyscallTable::kSize ? table_.sig[a.nr] : nullptr;
   mm::AddressSpace& as = *t.mm->as;
   std::string args;
@@ -85,8 +85,13 @@ void Kernel::trace_syscall(Task& t, const SyscallArgs& a, int64_t ret) {
     }
   }
   if (!sig) args = fmt::format("{:#x}, {:#x}, {:#x}, ...", a.a[0], a.a[1], a.a[2]);
-  std::string result;
-  if (ret < 0 && ret > -4096) {
+  return args;
+}
+
+void Kernel::trace_syscall(Task& t, const SyscallArgs& a, const std::string& args, int64_t ret) {
+  std::string result = "?"; // no return value: execve, rt_sigreturn (as strace shows exit)
+  if (ret == kSyscallNoReturn) {
+  } else if (ret < 0 && ret > -4096) {
     const char* name = strerrorname_np(int(-ret));
     result = name ? fmt::format("-1 {} ({})", name, strerror(int(-ret))) : fmt::format("{} (restart)", ret);
   } else {
@@ -101,6 +106,8 @@ void Kernel::handle_syscall(Task& t) {
   SyscallCtx ctx{*this, t};
   t.syscall_nr = int64_t(a.nr);
   int64_t ret;
+  // execve and rt_sigreturn replace what their arguments point at: read them first.
+  std::string before = trace_.syscall ? trace_args(t, a, 0) : std::string();
   if (a.nr < SyscallTable::kSize && table_.fn[a.nr]) {
     ++stats_.syscalls[a.nr];
     ret = table_.fn[a.nr](ctx, a);
@@ -112,7 +119,7 @@ void Kernel::handle_syscall(Task& t) {
                  t.proc->pid, t.proc->comm, syscall_name(a.nr), a.nr);
     ret = -ENOSYS;
   }
-  if (trace_.syscall) trace_syscall(t, a, ret);
+  if (trace_.syscall) trace_syscall(t, a, ret == kSyscallNoReturn ? before : trace_args(t, a, ret), ret);
   if (ret == kSyscallNoReturn) return; // execve, sigreturn: registers already set
   t.regs.rax = uint64_t(ret);
   t.regs_dirty = true;
@@ -259,22 +266,22 @@ int Kernel::run() {
   p->pgid = p->sid = p->pid;
   if (boot_fs(*p)) return 2;
   p->fds = std::make_shared<FdTable>();
-  drivers::attach_console(*this, *p);
+  drivers::attach_console(*this, *p, !opts_.boot_mode());
   Task* t = new_task(p, new_mm_context());
-  std::vector<std::string> argv = {opts_.program};
-  argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
   current_ = t; // the first exec runs outside any fiber
-  int64_t r = exec(*t, opts_.program, argv, opts_.env);
+  int64_t r = start_init(*t);
   current_ = nullptr;
-  if (r < 0) return r == -ENOENT ? 127 : 126; // exec printed why
+  if (r < 0) return r == -ENOENT ? 127 : 126; // start_init said why
   spawn_fiber(*t);
   loop();
-  drivers::detach_console();
   stats_.end_ns = now_ns();
   shutdown_all();
   vfs_.sync_all(); // every child is gone: all dirty file pages can go home
+  drivers::detach_console();
   if (opts_.stats) print_stats(stderr, *this, stats_);
   if (!opts_.stats_json.empty()) write_stats_json(opts_.stats_json, *this, stats_);
+  if (host_signal_) return 128 + host_signal_;
+  if (power_ != PowerAction::None) return 0;
   return init_status_;
 }
 

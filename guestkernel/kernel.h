@@ -35,6 +35,10 @@ inline constexpr int64_t kErestartNoIntr = -513;
 inline constexpr int64_t kErestartNoHand = -514;
 inline constexpr int64_t kErestartRestartBlock = -516;
 
+// What reboot(2) asked the machine to do.
+enum class PowerAction { None, PowerOff, Halt, Restart };
+const char* power_action_message(PowerAction a); // Linux's console line for it
+
 struct KernelStats {
   std::array<uint64_t, SyscallTable::kSize> syscalls{};
   uint64_t unknown_syscalls = 0;
@@ -60,6 +64,19 @@ public:
 
   const std::string& hostname() const { return hostname_; }
   void set_hostname(std::string h) { hostname_ = std::move(h); }
+  const std::string& domainname() const { return domainname_; }
+  void set_domainname(std::string d) { domainname_ = std::move(d); }
+  // After run(): reboot(2) asked for a restart (main re-executes the kernel).
+  bool restart_requested() const { return power_ == PowerAction::Restart; }
+
+  // ---- shutdown (shutdown.cpp) ----
+  // reboot(2): the machine stops (power off, halt) or restarts; `caller`
+  // never returns to user mode.
+  void power(Task& caller, PowerAction a);
+  // The host sent the kernel SIGTERM/SIGINT/SIGHUP: SIGTERM to every guest
+  // process, SIGKILL to what is left after a grace period (or at once, the
+  // second time).
+  void host_signal(int sig);
   const Options& options() const { return opts_; }
   KernelStats& stats() { return stats_; }
   const KernelStats& stats() const { return stats_; }
@@ -99,8 +116,10 @@ public:
   // clone/fork/vfork: returns the new tid or -errno.
   int64_t clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
                      uint64_t tls);
-  // exec: replace the process image; -errno, or 0 and the task continues at the new entry.
-  int64_t exec(Task& t, const std::string& path, std::vector<std::string> argv, std::vector<std::string> envp);
+  // exec: replace the process image; -errno (and, given `why`, a line
+  // saying why), or 0 and the task continues at the new entry.
+  int64_t exec(Task& t, const std::string& path, std::vector<std::string> argv, std::vector<std::string> envp,
+               std::string* why = nullptr);
   void exit_thread(Task& t, int code);
   void exit_group(Task& t, int wait_status);
   // wait4/waitid core: returns pid, 0 (WNOHANG, nothing yet) or -errno.
@@ -131,14 +150,20 @@ private:
   void loop();
   void dispatch_host_stop(pid_t pid, int status);
   int64_t preempt_check(uint64_t now);
-  // boot.cpp: the root file system and the first process's place in it.
+  // boot.cpp: the root file system and the first process's place in it;
+  // the first program (run mode) or init (boot mode) started in it.
   int64_t boot_fs(Process& init);
+  int64_t start_init(Task& t);
+  // shutdown.cpp
+  void shutdown_progress();
+  void kill_everything();
   // kernel.cpp
   void task_main(Task& t);
   void run_in_guest(Task& t);
   void handle_syscall(Task& t);
   void handle_fault(Task& t, const arch::Stop& s);
-  void trace_syscall(Task& t, const SyscallArgs& a, int64_t ret);
+  std::string trace_args(Task& t, const SyscallArgs& a, int64_t ret);
+  void trace_syscall(Task& t, const SyscallArgs& a, const std::string& args, int64_t ret);
   void sample_host_figures(MmContext& m);
   // A host child is done with its address space: add its figures to the stats.
   void account_child_end(MmContext& m, Process* owner);
@@ -157,7 +182,7 @@ private:
   void restart_syscall_if_needed(Task& t, const KSigaction* act);
 
   Options opts_;
-  std::string hostname_;
+  std::string hostname_, domainname_ = "(none)";
   Trace trace_;
   mm::PhysMem physmem_;
   SyscallTable table_;
@@ -180,6 +205,10 @@ private:
   Task* current_ = nullptr;
   bool shutdown_ = false;
   int init_status_ = 0;
+  PowerAction power_ = PowerAction::None;
+  int host_signal_ = 0;                // the termination signal the host sent, if any
+  std::set<int> shutdown_waiting_;     // pids told to terminate, not gone yet
+  Timers::Id shutdown_timer_ = 0;
   int sigchld_fd_ = -1, epoll_fd_ = -1;
   std::map<int, std::function<void(uint32_t)>> fd_watchers_;
   uint64_t next_sample_ns_ = 0;

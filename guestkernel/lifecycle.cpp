@@ -289,15 +289,14 @@ int64_t script_interpreter(Kernel& k, Process& p, const std::string& file, std::
 } // namespace
 
 int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::string> argv,
-                     std::vector<std::string> envp) {
+                     std::vector<std::string> envp, std::string* why) {
   Process& p = *t.proc;
-  bool first = p.pid == 1 && p.exe.empty();
   std::string path = guest_path;
   for (int depth = 0;; ++depth) {
     std::string interp;
     int64_t r = script_interpreter(*this, p, path, argv, interp);
     if (r < 0) {
-      if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", guest_path, strerror(int(-r)));
+      if (why) *why = fmt::format("{}: {}", guest_path, strerror(int(-r)));
       return r;
     }
     if (interp.empty()) break;
@@ -314,7 +313,7 @@ int64_t Kernel::exec(Task& t, const std::string& guest_path, std::vector<std::st
   AuxCreds creds{p.creds.uid, p.creds.euid, p.creds.gid, p.creds.egid};
   auto loaded = load_elf(*as, path, reader, argv, envp, creds);
   if (auto* e = std::get_if<ExecError>(&loaded)) {
-    if (first) fmt::print(stderr, "guestkernel: cannot start {}: {}\n", path, e->message);
+    if (why) *why = fmt::format("{}: {}", path, e->message);
     return -e->err;
   }
   // Point of no return: other threads die, the old image goes.
@@ -466,9 +465,15 @@ void Kernel::process_exit(Process& p, int wait_status) {
   p.posix_timers.clear();
   if (p.pid == 1) {
     init_status_ = WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
-    if (WIFSIGNALED(wait_status))
-      fmt::print(stderr, "guestkernel: init (pid 1, {}) killed by {}{}{}\n", p.comm, signal_name(WTERMSIG(wait_status)),
-                 p.death_note.empty() ? "" : ": ", p.death_note);
+    if (host_signal_ || power_ != PowerAction::None) {
+      // The end was asked for: nothing to say.
+    } else if (WIFSIGNALED(wait_status)) {
+      fmt::print(stderr, "guestkernel: init (pid 1, {}) killed by {}{}{}{}\n", p.comm, signal_name(WTERMSIG(wait_status)),
+                 p.death_note.empty() ? "" : ": ", p.death_note, opts_.boot_mode() ? "; shutting down" : "");
+    } else if (opts_.boot_mode() && !opts_.quiet) {
+      fmt::print(stderr, "guestkernel: init (pid 1, {}) exited with status {}; shutting down\n", p.comm,
+                 WEXITSTATUS(wait_status));
+    }
     shutdown_ = true;
     return;
   }

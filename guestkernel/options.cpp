@@ -25,6 +25,7 @@ uint64_t parse_size(const std::string& s) {
 
 Options parse_options(int argc, char** argv) {
   Options o;
+  o.argv.assign(argv, argv + argc);
   CLI::App app{"guestkernel: a Linux-ABI guest kernel in one host process.\n"
                "Runs PROGRAM (an x86-64 Linux program in the guest's root) as the guest's first process;\n"
                "every syscall and page fault it makes is implemented here."};
@@ -53,9 +54,15 @@ Options parse_options(int argc, char** argv) {
   app.add_option("--env", o.env, "KEY=VALUE for the guest program's environment (repeatable); "
                                  "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin")
       ->allow_extra_args(false);
-  app.add_option("program", o.program, "the guest program: a path in the guest's root (relative paths start at the kernel's "
-                 "working directory when the root is the host's /, else at the guest's /)")->required();
+  app.add_option("--init", o.init, "boot mode: the guest's init (as Linux's init=); default: the first of "
+                                   "/sbin/init, /etc/init, /bin/init, /bin/sh");
+  app.add_flag("--quiet", o.quiet, "no boot and shutdown messages from the kernel");
+  auto* prog = app.add_option("program", o.program,
+                              "the guest program, run as pid 1 in a ready root (/proc, /dev, /tmp mounted by the kernel); "
+                              "without one the kernel boots init. A path in the guest's root (relative paths start at "
+                              "the kernel's working directory when the root is the host's /, else at the guest's /)");
   app.add_option("args", o.args, "its arguments");
+  prog->excludes(app.get_option("--init"));
   app.positionals_at_end();
   try {
     app.parse(argc, argv);
@@ -65,6 +72,12 @@ Options parse_options(int argc, char** argv) {
     o.backend = *mm::parse_backend(mmu);
     if (!rootfs_ro.empty()) {
       o.rootfs = rootfs_ro;
+      o.rootfs_ro = true;
+    }
+    // Booting the host's own / would start its init (systemd): boot mode's
+    // default root is the busybox root file system the build assembles.
+    if (o.boot_mode() && o.rootfs.empty()) {
+      o.rootfs = GK_DEFAULT_ROOT;
       o.rootfs_ro = true;
     }
     std::stringstream ss(trace);

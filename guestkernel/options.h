@@ -21,8 +21,15 @@ struct Options {
   std::string rootfs;            // host directory that is the guest's root; empty: the host's own /, read-only
   bool rootfs_ro = false;        // the rootfs is read-only, with a tmpfs overlay taking the writes
   std::vector<std::string> env;  // the first program's environment
+  // Run mode: `-- PROGRAM ARGS` runs PROGRAM as pid 1 in a ready-made root
+  // (the kernel mounts /proc, /dev, /tmp). Boot mode (no PROGRAM): init
+  // (--init, else the paths Linux tries) boots the root and mounts what it needs.
   std::string program;
   std::vector<std::string> args; // argv[1..]
+  std::string init;              // boot mode's init, as Linux's init=
+  bool quiet = false;            // no boot and shutdown lines (Linux's "quiet")
+  std::vector<std::string> argv; // the kernel's own command line (reboot re-executes it)
+  bool boot_mode() const { return program.empty(); }
 };
 
 // Parses argv; on --help or an error prints and exits (0 or 2).

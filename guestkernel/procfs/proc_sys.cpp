@@ -2,6 +2,8 @@
 // they may write).
 #include <sys/random.h>
 
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "guestkernel/kernel.h"
@@ -36,19 +38,21 @@ Lister kernel_dir(ProcFs& fs) {
   Kernel& k = fs.kernel();
   return [&fs, &k](std::vector<Entry>& out) -> int64_t {
     const std::string d = "sys/kernel";
-    out.push_back(file_entry(
-        fs, {}, d, "hostname", 0644,
-        [&k](std::string& s) {
-          s = k.hostname() + "\n";
-          return int64_t(0);
-        },
-        [&k](std::string_view v) { // as proc_dostring: up to a newline, at most 64 bytes
-          v = v.substr(0, v.find_first_of("\n", 0));
-          v = v.substr(0, v.find('\0'));
-          k.set_hostname(std::string(v.substr(0, 64)));
-          return int64_t(0);
-        }));
-    out.push_back(file_entry(fs, {}, d, "domainname", 0644, constant("(none)")));
+    // The UTS names, writable as proc_dostring does: up to a newline, at most 64 bytes.
+    for (auto [name, get, set] : {std::tuple{"hostname", &Kernel::hostname, &Kernel::set_hostname},
+                                  std::tuple{"domainname", &Kernel::domainname, &Kernel::set_domainname}})
+      out.push_back(file_entry(
+          fs, {}, d, name, 0644,
+          [&k, get](std::string& s) {
+            s = (k.*get)() + "\n";
+            return int64_t(0);
+          },
+          [&k, set](std::string_view v) {
+            v = v.substr(0, v.find_first_of("\n", 0));
+            v = v.substr(0, v.find('\0'));
+            (k.*set)(std::string(v.substr(0, 64)));
+            return int64_t(0);
+          }));
     out.push_back(file_entry(fs, {}, d, "osrelease", 0444, constant(kGuestRelease)));
     out.push_back(file_entry(fs, {}, d, "ostype", 0444, constant("Linux")));
     out.push_back(file_entry(fs, {}, d, "version", 0444, constant("#1 SMP guestkernel")));

@@ -196,6 +196,11 @@ void system_entries(ProcFs& fs, std::vector<Entry>& out) {
     return int64_t(0);
   });
   add("version", [](std::string& s) { return version(s); });
+  add("cmdline", [&k](std::string& s) { // the kernel's own command line, as the host started it
+    for (const auto& a : k.options().argv) s += (s.empty() ? "" : " ") + a;
+    s += "\n";
+    return int64_t(0);
+  });
   add("filesystems", [](std::string& s) { return filesystems(s); });
   add("swaps", [](std::string& s) {
     s = "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n";

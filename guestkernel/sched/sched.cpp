@@ -137,11 +137,13 @@ void Kernel::unwatch_fd(int fd) {
 }
 
 void Kernel::loop() {
-  sigset_t chld;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, nullptr);
-  sigchld_fd_ = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  // SIGCHLD: some child stopped. The termination signals (blocked since
+  // main) are the host asking for a shutdown.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, sig);
+  sigprocmask(SIG_BLOCK, &sigs, nullptr);
+  sigchld_fd_ = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
   if (epoll_fd_ < 0) epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -173,7 +175,8 @@ void Kernel::loop() {
     for (int i = 0; i < n; ++i) {
       if (evs[i].data.fd == sigchld_fd_) {
         signalfd_siginfo si;
-        while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {}
+        while (read(sigchld_fd_, &si, sizeof si) == sizeof si)
+          if (si.ssi_signo != SIGCHLD) host_signal(int(si.ssi_signo));
       } else if (auto w = fd_watchers_.find(evs[i].data.fd); w != fd_watchers_.end()) {
         auto ready = w->second; // the callback may unwatch (and so destroy) itself
         ready(evs[i].events);
@@ -183,6 +186,7 @@ void Kernel::loop() {
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) dispatch_host_stop(pid, status);
     timers_.run_expired(now_ns());
+    shutdown_progress();
   }
 }
 

@@ -19,6 +19,7 @@ class MemDevice : public vfs::InodeFile {
 public:
   MemDevice(const vfs::Path& node, int flags, Mem kind) : InodeFile(node, flags), kind_(kind) {}
   int64_t read(IoCtx&, void* buf, size_t n) override { return pread(buf, n, 0); }
+  bool fills_reads() const override { return true; }
   int64_t write(IoCtx&, const void* buf, size_t n) override { return pwrite(buf, n, 0); }
 
   int64_t pread(void* buf, size_t n, uint64_t) override {

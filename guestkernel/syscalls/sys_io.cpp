@@ -40,10 +40,17 @@ int64_t do_read(SyscallCtx& c, File& f, uint64_t buf, uint64_t n) {
   n = std::min(n, kMaxRw);
   std::vector<uint8_t> tmp(std::min<size_t>(n, kChunk));
   IoCtx io{c.kernel, c.task};
-  int64_t r = f.read(io, tmp.data(), tmp.size());
-  if (r <= 0) return r;
-  if (c.mm().copy_to_user(buf, tmp.data(), size_t(r))) return -EFAULT;
-  return r;
+  bool fills = f.fills_reads();
+  uint64_t done = 0;
+  while (done < n) {
+    size_t chunk = std::min<size_t>(n - done, kChunk);
+    int64_t r = f.read(io, tmp.data(), chunk);
+    if (r < 0) return done ? int64_t(done) : r;
+    if (r > 0 && c.mm().copy_to_user(buf + done, tmp.data(), size_t(r))) return done ? int64_t(done) : -EFAULT;
+    done += uint64_t(r);
+    if (!fills || size_t(r) < chunk) break;
+  }
+  return int64_t(done);
 }
 
 std::shared_ptr<File> file_for(SyscallCtx& c, uint64_t fd, int need) {
@@ -103,7 +110,7 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
   if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
   // Regular files fill every buffer; a pipe or tty read stops after the
   // first buffer that got data, since another read could block.
-  bool fill_all = f->path() && S_ISREG(f->path()->inode().mode());
+  bool fill_all = f->fills_reads();
   int64_t total = 0;
   for (auto& v : iov) {
     if (!v.iov_len) continue;
@@ -127,6 +134,27 @@ int64_t sys_close(SyscallCtx& c, const SyscallArgs& a) {
   if (!f) return -EBADF;
   release_locks_on_close(c.kernel, c.proc(), f);
   return c.proc().fds->close(int(a.a[0]));
+}
+
+// close_range(first, last, flags): closes (or, with CLOSE_RANGE_CLOEXEC,
+// marks close-on-exec) every open fd in [first, last]; UNSHARE first gives
+// the caller its own table, as unshare(CLONE_FILES) would.
+int64_t sys_close_range(SyscallCtx& c, const SyscallArgs& a) {
+  constexpr uint64_t kUnshare = 2, kCloexec = 4; // CLOSE_RANGE_UNSHARE, CLOSE_RANGE_CLOEXEC
+  uint32_t first = uint32_t(a.a[0]), last = uint32_t(a.a[1]);
+  if ((a.a[2] & ~(kUnshare | kCloexec)) || first > last) return -EINVAL;
+  Process& p = c.proc();
+  if ((a.a[2] & kUnshare) && p.fds.use_count() > 1) p.fds = std::make_shared<FdTable>(*p.fds);
+  for (auto& [fd, f] : p.fds->files()) {
+    if (uint32_t(fd) < first || uint32_t(fd) > last) continue;
+    if (a.a[2] & kCloexec) {
+      p.fds->set_cloexec(fd, true);
+    } else {
+      release_locks_on_close(c.kernel, p, f);
+      p.fds->close(fd);
+    }
+  }
+  return 0;
 }
 
 int64_t sys_lseek(SyscallCtx& c, const SyscallArgs& a) {
@@ -342,6 +370,7 @@ void register_io_syscalls(SyscallTable& t) {
   t.add(SYS_writev, sys_writev, "dxu");
   t.add(SYS_ioctl, sys_ioctl, "dxx");
   t.add(SYS_close, sys_close, "d");
+  t.add(SYS_close_range, sys_close_range, "uux");
   t.add(SYS_lseek, sys_lseek, "dld");
   t.add(SYS_pread64, sys_pread64, "dxul");
   t.add(SYS_pwrite64, sys_pwrite64, "dbul");

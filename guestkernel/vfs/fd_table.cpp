@@ -1,5 +1,9 @@
 #include "guestkernel/vfs/file.h"
 
+#include <sys/stat.h>
+
+#include "guestkernel/vfs/vfs.h"
+
 namespace gk {
 
 int FdTable::install(std::shared_ptr<File> f, int min, bool cloexec) {
@@ -24,6 +28,15 @@ int FdTable::close(int fd) {
 void FdTable::close_on_exec() {
   for (auto& slot : fds_)
     if (slot.cloexec) slot = Slot{};
+}
+
+} // namespace gk
+
+namespace gk {
+
+bool File::fills_reads() const {
+  const vfs::Path* p = path();
+  return p && S_ISREG(p->inode().mode());
 }
 
 } // namespace gk

@@ -59,6 +59,10 @@ public:
   virtual uint64_t poll_generation() { return 0; }
   // Readiness the kernel cannot be told about (a host fd): re-check often.
   virtual bool poll_by_polling() { return false; }
+  // Reads return all that was asked for unless the data ends (as regular
+  // files do; memory devices say so here), so a large read may be served
+  // in several chunks; other files return what one chunk got.
+  virtual bool fills_reads() const;
   virtual int64_t lseek(int64_t, int) { return -ESPIPE; }
   virtual std::string describe() const = 0;
   int flags = 0; // O_* status flags (O_APPEND, O_NONBLOCK, access mode)

@@ -114,6 +114,15 @@ siginfo_t user_info(SyscallCtx& c, int sig, int code) {
   return info;
 }
 
+// Linux's kill_ok_by_cred: root, or a real or effective uid that is the
+// target's real or saved one; SIGCONT also within the caller's session.
+bool may_signal(const Process& from, const Process& to, int sig) {
+  const Creds& a = from.creds;
+  const Creds& b = to.creds;
+  if (a.euid == 0 || a.euid == b.suid || a.euid == b.uid || a.uid == b.suid || a.uid == b.uid) return true;
+  return sig == SIGCONT && from.sid == to.sid;
+}
+
 int64_t sys_kill(SyscallCtx& c, const SyscallArgs& a) {
   int pid = int(a.a[0]);
   int sig = int(a.a[1]);
@@ -121,21 +130,28 @@ int64_t sys_kill(SyscallCtx& c, const SyscallArgs& a) {
   siginfo_t info = user_info(c, sig, SI_USER);
   std::vector<Process*> targets;
   for (auto& [id, p] : c.kernel.processes()) {
-    if (p->zombie) continue;
+    // A zombie is still there to be named (kill(pid, 0) succeeds), not to be signalled.
+    if (p->zombie && pid <= 0) continue;
     if ((pid > 0 && p->pid == pid) || (pid == 0 && p->pgid == c.proc().pgid) || (pid < -1 && p->pgid == -pid) ||
         (pid == -1 && p->pid != 1 && p.get() != &c.proc()))
       targets.push_back(p.get());
   }
   if (targets.empty()) return -ESRCH;
-  if (sig)
-    for (Process* p : targets) c.kernel.send_signal(*p, info);
-  return 0;
+  // As Linux: success if any target could be signalled, else EPERM.
+  bool any = false;
+  for (Process* p : targets) {
+    if (!may_signal(c.proc(), *p, sig)) continue;
+    any = true;
+    if (sig) c.kernel.send_signal(*p, info);
+  }
+  return any ? 0 : -EPERM;
 }
 
 int64_t send_to_thread(SyscallCtx& c, int tgid, int tid, int sig, const siginfo_t& info) {
   if (sig < 0 || sig > 64 || tid <= 0) return -EINVAL;
   Task* t = c.kernel.find_task(tid);
   if (!t || (tgid > 0 && t->proc->pid != tgid) || t->proc->zombie) return -ESRCH;
+  if (!may_signal(c.proc(), *t->proc, sig)) return -EPERM;
   if (sig) c.kernel.send_signal(*t, info);
   return 0;
 }

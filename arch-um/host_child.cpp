@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -242,8 +243,13 @@ uint32_t HostChild::run_batch(uint32_t count) {
   return results_->done;
 }
 
-uint64_t HostChild::host_vmas_in_guest_space() const {
+std::string HostChild::maps_text() const {
   std::ifstream maps(fmt::format("/proc/{}/maps", pid_));
+  return std::string((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+}
+
+uint64_t HostChild::host_vmas_in_guest_space() const {
+  std::istringstream maps(maps_text());
   std::string line;
   uint64_t n = 0;
   while (std::getline(maps, line))

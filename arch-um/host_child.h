@@ -72,6 +72,7 @@ public:
   uint32_t run_batch(uint32_t count);
 
   // Host-side figures of this child, read from /proc.
+  std::string maps_text() const; // its host mappings, as /proc/PID/maps shows them
   uint64_t host_vmas_in_guest_space() const;
   uint64_t host_minor_faults() const;
   // CPU time the child has used (guest code and stub) since it was spawned

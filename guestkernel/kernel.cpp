@@ -13,6 +13,7 @@
 #include "drivers/hostfs.h"
 #include "guestkernel/fs/tmpfs.h"
 #include "guestkernel/exec/elf_loader.h"
+#include "guestkernel/export/export.h"
 #include "guestkernel/fs/overlayfs.h"
 #include "guestkernel/procfs/procfs.h"
 #include "guestkernel/signal_names.h"
@@ -42,6 +43,7 @@ Kernel::Kernel(const Options& o)
     : opts_(o), hostname_(o.hostname), physmem_(o.mem_bytes), table_(make_syscall_table()) {
   trace_.syscall = o.trace_syscall;
   trace_.fault = o.trace_fault;
+  trace_.pte = o.trace_pte;
   trace_.mmu = o.trace_mmu;
   trace_.open(o.trace_file);
   arch::tsc_clock(); // start the calibration window
@@ -105,6 +107,7 @@ void Kernel::handle_syscall(Task& t) {
   SyscallArgs a{r.orig_rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
   SyscallCtx ctx{*this, t};
   t.syscall_nr = int64_t(a.nr);
+  ++t.proc->syscall_counts[a.nr];
   int64_t ret;
   // execve and rt_sigreturn replace what their arguments point at: read them first.
   std::string before = trace_.syscall ? trace_args(t, a, 0) : std::string();
@@ -149,10 +152,13 @@ void Kernel::handle_fault(Task& t, const arch::Stop& s) {
     return;
   }
   mm::Access acc = addr == r.rip ? mm::Access::Exec : mm::Access::Unknown;
-  mm::FaultResult res = t.mm->as->fault(addr, acc, true);
+  uint64_t seq = stats_.fault_stops;
   if (trace_.fault)
-    trace_.line(t.tid, "fault {:#x} rip={:#x}{} host={}/{} -> {}", addr, r.rip, acc == mm::Access::Exec ? " exec" : "",
-                signal_name(s.signo), s.info.si_code, mm::fault_result_name(res));
+    trace_.line(t.tid, "fault {:#x} #{}: host {} si_code={} ({}) si_addr={:#x} rip={:#x}{}", addr, seq,
+                signal_name(s.signo), s.info.si_code, fault_code_name(s.signo, s.info.si_code), addr, r.rip,
+                acc == mm::Access::Exec ? " (instruction fetch)" : "");
+  mm::FaultResult res = t.mm->as->fault(addr, acc, true);
+  if (trace_.fault) trace_.line(t.tid, "fault {:#x} #{} -> {}", addr, seq, mm::fault_result_name(res));
   if (res == mm::FaultResult::Mapped) return;
   if (res == mm::FaultResult::Oom) {
     fmt::print(stderr, "guestkernel: out of guest memory (--mem={} MiB): killing pid {} ({}) at {:#x}\n",
@@ -265,6 +271,14 @@ int Kernel::run() {
   Process* p = new_process(nullptr);
   p->pgid = p->sid = p->pid;
   if (boot_fs(*p)) return 2;
+  if (!opts_.export_dir.empty()) {
+    try {
+      exportfs::start(*this, opts_.export_dir);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "guestkernel: {}\n", e.what());
+      return 2;
+    }
+  }
   p->fds = std::make_shared<FdTable>();
   drivers::attach_console(*this, *p, !opts_.boot_mode());
   Task* t = new_task(p, new_mm_context());
@@ -274,6 +288,7 @@ int Kernel::run() {
   if (r < 0) return r == -ENOENT ? 127 : 126; // start_init said why
   spawn_fiber(*t);
   loop();
+  exportfs::stop();
   stats_.end_ns = now_ns();
   shutdown_all();
   vfs_.sync_all(); // every child is gone: all dirty file pages can go home

@@ -110,9 +110,9 @@ public:
   Process* init_process() { return find_process(1); }
   // A new address-space context with its own host child (as may be null: a fresh one).
   std::shared_ptr<MmContext> new_mm_context(std::unique_ptr<mm::AddressSpace> as = nullptr);
-  // A fresh address space; `pid` labels its --trace=mmu lines.
+  // A fresh address space; `pid` labels its --trace=fault,pte,mmu lines.
   std::unique_ptr<mm::AddressSpace> new_address_space(int pid);
-  void trace_mmu_of(mm::AddressSpace& as, int pid);
+  void trace_mmu_of(mm::AddressSpace& as, int pid); // hooks those traces up
   // clone/fork/vfork: returns the new tid or -errno.
   int64_t clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_t parent_tid, uint64_t child_tid,
                      uint64_t tls);
@@ -215,7 +215,9 @@ private:
 };
 
 // --stats output (stats.cpp).
+void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c);
 void print_stats(FILE* out, const Kernel& k, const KernelStats& s);
 void write_stats_json(const std::string& path, const Kernel& k, const KernelStats& s);
+std::string stats_json(const Kernel& k, const KernelStats& s); // the same JSON, as text
 
 } // namespace gk

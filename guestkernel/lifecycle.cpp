@@ -56,7 +56,10 @@ std::unique_ptr<mm::AddressSpace> Kernel::new_address_space(int pid) {
 }
 
 void Kernel::trace_mmu_of(mm::AddressSpace& as, int pid) {
-  if (trace_.mmu) as.mmu().trace = [this, pid](std::string_view s) { trace_.raw(pid, s); };
+  auto to_trace = [this, pid](std::string_view s) { trace_.raw(pid, s); };
+  if (trace_.mmu) as.mmu().trace = to_trace;
+  if (trace_.fault) as.trace_fault = to_trace;
+  if (trace_.pte) as.trace_pte = to_trace;
 }
 
 std::shared_ptr<MmContext> Kernel::new_mm_context(std::unique_ptr<mm::AddressSpace> as) {
@@ -592,14 +595,7 @@ void Kernel::account_child_end(MmContext& m, Process* owner) {
     stats_.host_minor_faults += m.child->host_minor_faults();
     if (owner) owner->cpu_ns += m.child->cpu_ns();
   }
-  const auto& c = m.child->counters();
-  stats_.stops.stops_syscall += c.stops_syscall;
-  stats_.stops.stops_signal += c.stops_signal;
-  stats_.stops.stops_stub += c.stops_stub;
-  stats_.stops.stops_other += c.stops_other;
-  stats_.stops.getregs += c.getregs;
-  stats_.stops.setregs += c.setregs;
-  stats_.stops.xstate_swaps += c.xstate_swaps;
+  add_child_counters(stats_.stops, m.child->counters());
   m.child->reset_counters(); // a recycled child starts counting afresh
 }
 

@@ -39,7 +39,7 @@ Options parse_options(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--stats", o.stats, "print where the host time went when the guest exits");
   app.add_option("--stats-json", o.stats_json, "also write the statistics as JSON to this file");
-  app.add_option("--trace", trace, "comma-separated: syscall,fault,mmu (strace-like lines on stderr)");
+  app.add_option("--trace", trace, "comma-separated: syscall,fault,pte,mmu or all (strace-like lines on stderr)");
   app.add_option("--trace-file", o.trace_file, "write trace lines to this file instead of stderr");
   app.add_option("--fault-around", o.fault_around, "pages mapped per anonymous fault (1 disables)")
       ->check(CLI::Range(1u, 512u))
@@ -50,6 +50,8 @@ Options parse_options(int argc, char** argv) {
                  "host directory to use as the guest's root, read-only; writes go to a tmpfs overlay "
                  "(default: the host's own /, read-only)")
       ->excludes(rw);
+  app.add_option("--export", o.export_dir,
+                 "mount a read-only FUSE view of the running guest on this directory (tasks, memory, host MMU, files)");
   app.add_option("--hostname", o.hostname, "the guest's hostname")->capture_default_str();
   app.add_option("--env", o.env, "KEY=VALUE for the guest program's environment (repeatable); "
                                  "default HOME=/ TERM=linux PATH=/sbin:/bin:/usr/sbin:/usr/bin")
@@ -84,8 +86,9 @@ Options parse_options(int argc, char** argv) {
     for (std::string item; std::getline(ss, item, ',');) {
       if (item == "syscall") o.trace_syscall = true;
       else if (item == "fault") o.trace_fault = true;
+      else if (item == "pte") o.trace_pte = true;
       else if (item == "mmu") o.trace_mmu = true;
-      else if (item == "all") o.trace_syscall = o.trace_fault = o.trace_mmu = true;
+      else if (item == "all") o.trace_syscall = o.trace_fault = o.trace_pte = o.trace_mmu = true;
       else if (!item.empty()) throw CLI::ValidationError("--trace", "unknown category '" + item + "'");
     }
   } catch (const CLI::ParseError& e) {

@@ -14,13 +14,14 @@ struct Options {
   std::string trap = "sysemu";
   bool stats = false;
   std::string stats_json;        // write the statistics as JSON here
-  bool trace_syscall = false, trace_fault = false, trace_mmu = false;
+  bool trace_syscall = false, trace_fault = false, trace_pte = false, trace_mmu = false;
   std::string trace_file;        // empty: stderr
   unsigned fault_around = 16;
   std::string hostname = "guestkernel";
   std::string rootfs;            // host directory that is the guest's root; empty: the host's own /, read-only
   bool rootfs_ro = false;        // the rootfs is read-only, with a tmpfs overlay taking the writes
   std::vector<std::string> env;  // the first program's environment
+  std::string export_dir;        // --export: mount the FUSE view of the guest here
   // Run mode: `-- PROGRAM ARGS` runs PROGRAM as pid 1 in a ready-made root
   // (the kernel mounts /proc, /dev, /tmp). Boot mode (no PROGRAM): init
   // (--init, else the paths Linux tries) boots the root and mounts what it needs.

@@ -29,6 +29,17 @@ std::vector<HostCallFigures> host_calls(const KernelStats& s) {
 
 } // namespace
 
+void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c) {
+  sum.stops_syscall += c.stops_syscall;
+  sum.stops_signal += c.stops_signal;
+  sum.stops_stub += c.stops_stub;
+  sum.stops_other += c.stops_other;
+  sum.stub_runs += c.stub_runs;
+  sum.getregs += c.getregs;
+  sum.setregs += c.setregs;
+  sum.xstate_swaps += c.xstate_swaps;
+}
+
 void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
   const Options& o = k.options();
   fmt::print(out, "\n=== guestkernel statistics: --mmu={} --trap={} --mem={}M ===\n", mm::backend_name(o.backend),
@@ -66,7 +77,7 @@ void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
   fmt::print(out, "child host minor faults  {}\n", s.host_minor_faults);
 }
 
-void write_stats_json(const std::string& path, const Kernel& k, const KernelStats& s) {
+std::string stats_json(const Kernel& k, const KernelStats& s) {
   using nlohmann::json;
   const Options& o = k.options();
   json j;
@@ -96,7 +107,11 @@ void write_stats_json(const std::string& path, const Kernel& k, const KernelStat
               {"evictions", s.mmu.evictions}};
   j["child"] = {{"peak_host_vmas", s.peak_host_vmas}, {"exit_host_vmas", s.exit_host_vmas},
                 {"host_minor_faults", s.host_minor_faults}};
-  std::ofstream(path) << j.dump(2) << "\n";
+  return j.dump(2) + "\n";
+}
+
+void write_stats_json(const std::string& path, const Kernel& k, const KernelStats& s) {
+  std::ofstream(path) << stats_json(k, s);
 }
 
 } // namespace gk

@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/context/fiber.hpp>
@@ -171,6 +172,7 @@ struct Process {
   // Rusage of reaped children (ns).
   uint64_t children_utime_ns = 0, children_stime_ns = 0;
   uint64_t start_ns = 0;
+  std::unordered_map<uint64_t, uint64_t> syscall_counts; // by number, for the FUSE view
 
   Process();
   Task* leader() const { return threads.empty() ? nullptr : threads.front(); }

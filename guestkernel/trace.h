@@ -9,7 +9,7 @@ namespace gk {
 
 class Trace {
 public:
-  bool syscall = false, fault = false, mmu = false;
+  bool syscall = false, fault = false, pte = false, mmu = false;
   void open(const std::string& path); // empty: stderr
   ~Trace();
   template <typename... A>

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 namespace gk::mm {
 
 const char* fault_result_name(FaultResult r) {
@@ -17,6 +19,25 @@ const char* fault_result_name(FaultResult r) {
   case FaultResult::SigBus: return "SIGBUS";
   }
   return "?";
+}
+
+namespace {
+
+std::string vma_text(const Vma& v) {
+  return fmt::format("{:#x}-{:#x} {}{}{}{} {}", v.start, v.end, (v.prot & PROT_READ) ? 'r' : '-',
+                     (v.prot & PROT_WRITE) ? 'w' : '-', (v.prot & PROT_EXEC) ? 'x' : '-',
+                     (v.flags & Vma::kShared) ? 's' : 'p', v.name.empty() ? "[anon]" : v.name);
+}
+
+std::string pte_text(uint64_t e) {
+  return e ? fmt::format("pfn={:#x} {}", pte::pfn(e), pte::flag_names(e)) : std::string("none");
+}
+
+} // namespace
+
+void AddressSpace::note_pte(uint64_t va, uint64_t before, uint64_t after, const char* why) const {
+  if (trace_pte && before != after)
+    trace_pte(fmt::format("pte {:#x}: {} -> {} ({})", va, pte_text(before), pte_text(after), why));
 }
 
 AddressSpace::AddressSpace(PhysMem& pm, Backend backend, MmuStats& mmu_stats, FaultCounters& faults,
@@ -233,14 +254,27 @@ const Vma* AddressSpace::find_or_grow_stack(uint64_t addr) {
 
 FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   if (!from_guest) ++faults_.kernel;
-  if (addr >= kUserTop) return FaultResult::MapErr;
+  // --trace=fault: where the fault landed and what is done about it.
+  auto why = [&](const Vma* v, const char* what) {
+    if (trace_fault)
+      trace_fault(fmt::format("fault {:#x}{}: vma {}: {}", addr, from_guest ? "" : " (kernel access)",
+                              v ? vma_text(*v) : "none", what));
+  };
+  if (addr >= kUserTop) {
+    why(nullptr, "above guest user space");
+    return FaultResult::MapErr;
+  }
   const Vma* v = find_or_grow_stack(addr);
-  if (!v) return FaultResult::MapErr;
+  if (!v) {
+    why(nullptr, "no VMA: SEGV_MAPERR");
+    return FaultResult::MapErr;
+  }
   bool allowed = v->prot != PROT_NONE;
   if (access == Access::Write && !(v->prot & PROT_WRITE)) allowed = false;
   if (access == Access::Exec && !(v->prot & PROT_EXEC)) allowed = false;
   uint64_t va = page_down(addr);
   uint64_t* e = pt_.lookup(va);
+  uint64_t before = e ? *e : 0;
   if (e && (*e & pte::P)) {
     // Write access the VMA allows but the PTE does not give yet: a
     // copy-on-write page, or the first write to a clean shared file page.
@@ -248,30 +282,49 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
                    ((*e & pte::COW) || ((v->flags & Vma::kShared) && v->file));
     // The host mirror exists, so the host refused this access: the guest
     // PTE forbids it too, unless it is such a write.
-    if (from_guest && (*e & pte::HOSTMAPPED) && !(upgrade && access != Access::Exec)) return FaultResult::AccErr;
-    if (!allowed || !(*e & pte::US)) return FaultResult::AccErr;
-    if (access == Access::Write && !(*e & pte::RW) && !upgrade) return FaultResult::AccErr;
+    if (from_guest && (*e & pte::HOSTMAPPED) && !(upgrade && access != Access::Exec)) {
+      why(v, "mirrored page, the host refused the access: SEGV_ACCERR");
+      return FaultResult::AccErr;
+    }
+    if (!allowed || !(*e & pte::US) || (access == Access::Write && !(*e & pte::RW) && !upgrade)) {
+      why(v, "the PTE forbids the access: SEGV_ACCERR");
+      return FaultResult::AccErr;
+    }
     if (upgrade && (access == Access::Write || (from_guest && (*e & pte::HOSTMAPPED)))) {
       bool mirror = from_guest || (*e & pte::HOSTMAPPED);
       if (!(*e & pte::COW)) {
+        why(v, "first write to a clean shared page: mark it dirty");
         dirty_shared_page(va, *e, *v, mirror);
-      } else if (!break_cow(va, *e, *v, mirror)) {
-        ++faults_.oom;
-        return FaultResult::Oom;
+        note_pte(va, before, *e, "dirty shared page");
+      } else {
+        why(v, "write to a copy-on-write page");
+        if (!break_cow(va, *e, *v, mirror)) {
+          ++faults_.oom;
+          return FaultResult::Oom;
+        }
+        note_pte(va, before, *e, "copy-on-write broken");
       }
       return FaultResult::Mapped;
     }
     if (!from_guest) return FaultResult::Mapped;
+    why(v, "present but not mirrored: mirror it");
     ++faults_.remirror;
   } else {
-    if (!allowed) return FaultResult::AccErr;
+    if (!allowed) {
+      why(v, "the VMA forbids the access: SEGV_ACCERR");
+      return FaultResult::AccErr;
+    }
+    why(v, v->file ? "no PTE: map the file page" : "no PTE: demand-zero");
     FaultResult r;
     e = populate(va, *v, r, access);
     if (!e) {
       ++(r == FaultResult::SigBus ? faults_.sigbus : faults_.oom);
       return r;
     }
-    if (!from_guest) return FaultResult::Mapped;
+    if (!from_guest) {
+      note_pte(va, before, *e, "filled for the kernel");
+      return FaultResult::Mapped;
+    }
     ++(v->file ? faults_.file : faults_.demand_zero);
   }
   // Mirror the faulting page and, around it, every neighbour in the same
@@ -285,7 +338,10 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   }
   for (uint64_t a = lo; a < hi; a += kPageSize) {
     uint64_t* n = a == va ? e : nullptr;
+    uint64_t old = before;
     if (!n) {
+      uint64_t* cur = trace_pte ? pt_.lookup(a) : nullptr;
+      old = cur ? *cur : 0;
       FaultResult r;
       n = populate(a, *v, r);
       if (!n) continue; // neighbours are optional
@@ -293,6 +349,7 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
       ++faults_.around;
     }
     *n |= pte::HOSTMAPPED | pte::A;
+    note_pte(a, old, *n, a == va ? "faulting page, mirrored" : "fault-around, mirrored");
     mmu_.map(a, pte::pfn(*n), 1, pte::prot_of(*n), v->prot, false);
   }
   return FaultResult::Mapped;
@@ -346,6 +403,13 @@ std::unique_ptr<AddressSpace> AddressSpace::fork(MmuStats& child_stats, FaultCou
     ++child->resident_;
   });
   if (!ok) return nullptr;
+  if (trace_pte) {
+    uint64_t cow = 0;
+    pt_.for_each(0, kUserTop, [&](uint64_t, uint64_t& e) { cow += (e & pte::COW) != 0; });
+    trace_pte(fmt::format("pte fork: {} pages shared with the child, {} of them copy-on-write (write-protected on "
+                          "both sides, each frame's refcount +1)",
+                          child->resident_, cow));
+  }
   return child;
 }
 

@@ -3,8 +3,10 @@
 // syscalls' semantics live here; user-memory copies live in uaccess.cpp.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arch-um/stub_abi.h"
@@ -106,6 +108,11 @@ public:
   // true if some PTE had it.
   bool write_protect_file_page(const PageCache* c, uint64_t pg);
 
+  // ---- --trace hooks (null: off) ----
+  // fault: each fault's VMA and what is done about it; pte: each PTE a
+  // fault changes (and a summary of what fork does to them).
+  std::function<void(std::string_view)> trace_fault, trace_pte;
+
   // ---- host mirror ----
   HostMmu& mmu() { return mmu_; }
   void flush_host(StubChannel& ch);
@@ -144,6 +151,8 @@ private:
   void dirty_shared_page(uint64_t va, uint64_t& e, const Vma& v, bool mirror);
   const Vma* find_or_grow_stack(uint64_t addr);
   void forget_host_mirrors();
+  // --trace=pte: one line for a PTE that went from `before` to `after`.
+  void note_pte(uint64_t va, uint64_t before, uint64_t after, const char* why) const;
   // Give `va` its own writable frame; false when memory is exhausted.
   bool break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror);
 

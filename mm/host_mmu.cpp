@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "arch-um/tsc.h"
 #include "mm/frame.h"
 
 namespace gk::mm {
@@ -63,6 +64,28 @@ std::string prot_str(int prot) {
   return s;
 }
 
+std::string op_text(const PendingOp& p) {
+  return fmt::format("{} va={:#x} pages={} pfn={:#x} prot={}", kind_name(p.kind), p.va, p.npages, p.pfn,
+                     prot_str(p.kind == PendingOp::Kind::Map || p.kind == PendingOp::Kind::Protect ? p.prot
+                                                                                              : p.vma_prot));
+}
+
+// A host call as the stub makes it: its name and arguments.
+std::string call_text(HostCall k, const stub::Op& o) {
+  static const int arity[] = {6, 3, 2, 5, 5}; // in HostCall's order
+  std::string s = std::string(host_call_name(k)) + "(";
+  for (int i = 0; i < arity[int(k)]; ++i) s += fmt::format("{}{:#x}", i ? ", " : "", o.args[i]);
+  return s + ")";
+}
+
+std::string result_text(int64_t ret) {
+  if (ret < 0 && ret > -4096) {
+    const char* name = strerrorname_np(int(-ret));
+    return fmt::format("-1 {}", name ? name : "?");
+  }
+  return ret >= 4096 ? fmt::format("{:#x}", ret) : fmt::format("{}", ret);
+}
+
 // `b` continues `a`: same kind and parameters, next pages (and next frames).
 bool continues(const PendingOp& a, const PendingOp& b) {
   if (a.kind != b.kind || a.prot != b.prot || a.vma_prot != b.vma_prot || a.replace != b.replace)
@@ -83,9 +106,12 @@ void HostMmu::queue(const PendingOp& o) {
   if (!queue_.empty() && continues(queue_.back(), o)) {
     queue_.back().npages += o.npages;
     ++stats_.coalesced;
+    if (trace) trace(fmt::format("mmu queue {} (coalesced: the op at {:#x} now has {} pages)", op_text(o),
+                                 queue_.back().va, queue_.back().npages));
     return;
   }
   queue_.push_back(o);
+  if (trace) trace("mmu queue " + op_text(o));
 }
 
 void HostMmu::map(uint64_t va, uint64_t pfn, uint64_t npages, int prot, int vma_prot, bool replace) {
@@ -167,12 +193,10 @@ void HostMmu::expand(const PendingOp& p, std::vector<stub::Op>& out, std::vector
 HostMmu::Flush HostMmu::flush(StubChannel& ch) {
   std::vector<stub::Op> ops;
   std::vector<HostCall> kinds;
-  for (const PendingOp& p : queue_) {
-    if (trace)
-      trace(fmt::format("mmu {} va={:#x} pages={} pfn={:#x} prot={}", kind_name(p.kind), p.va, p.npages,
-                        p.pfn, prot_str(p.kind == PendingOp::Kind::Map || p.kind == PendingOp::Kind::Protect
-                                            ? p.prot : p.vma_prot)));
-    expand(p, ops, kinds);
+  for (const PendingOp& p : queue_) expand(p, ops, kinds);
+  if (trace) {
+    trace(fmt::format("mmu flush: {} queued ops -> {} host calls for the stub", queue_.size(), ops.size()));
+    for (const PendingOp& p : queue_) trace("mmu " + op_text(p));
   }
   queue_.clear();
   size_t at = 0;
@@ -188,11 +212,13 @@ HostMmu::Flush HostMmu::flush(StubChannel& ch) {
       ++stats_.calls[k];
       stats_.cycles[k] += res.results[i].cycles;
     }
-    if (trace)
+    if (trace) {
+      double ns_per_cycle = arch::tsc_clock().ns_per_cycle();
       for (uint32_t i = 0; i < done; ++i)
-        trace(fmt::format("mmu   host {}({:#x}, {:#x}) = {} [{} cycles]", host_call_name(kinds[at + i]),
-                          ops[at + i].args[0], ops[at + i].args[1], res.results[i].ret,
-                          res.results[i].cycles));
+        trace(fmt::format("mmu   host {} = {} [{} cycles, {:.2f} us in the stub]", call_text(kinds[at + i], ops[at + i]),
+                          result_text(res.results[i].ret), res.results[i].cycles,
+                          double(res.results[i].cycles) * ns_per_cycle / 1000.0));
+    }
     if (done < n || (done > 0 && res.results[done - 1].ret < 0 && res.results[done - 1].ret > -4096)) {
       int64_t err = res.results[done - 1].ret;
       const stub::Op& bad = ops[at + done - 1];

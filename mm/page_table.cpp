@@ -26,6 +26,16 @@ int prot_of(uint64_t e) {
   return prot;
 }
 
+std::string flag_names(uint64_t e) {
+  static const std::pair<uint64_t, const char*> bits[] = {
+      {P, "P"},   {RW, "RW"}, {US, "US"}, {A, "A"}, {D, "D"}, {PS, "PS"}, {NX, "NX"},
+      {HOSTMAPPED, "HOSTMAPPED"}, {COW, "COW"}, {SOFTDIRTY, "SOFTDIRTY"}};
+  std::string s;
+  for (auto [bit, name] : bits)
+    if (e & bit) s += s.empty() ? name : std::string("|") + name;
+  return s.empty() ? "-" : s;
+}
+
 const char* describe(uint64_t e, char buf[16]) {
   buf[0] = (e & P) ? 'r' : '-';
   buf[1] = (e & RW) ? 'w' : '-';
@@ -42,7 +52,6 @@ const char* describe(uint64_t e, char buf[16]) {
 
 namespace {
 constexpr uint64_t kTableFlags = pte::P | pte::RW | pte::US;
-uint64_t level_span(int level) { return 1ULL << (12 + 9 * level); }
 } // namespace
 
 PageTable::PageTable(PhysMem& pm) : pm_(pm) {
@@ -94,18 +103,28 @@ void PageTable::for_each(uint64_t start, uint64_t end,
 
 void PageTable::walk(uint64_t pfn, int level, uint64_t base, uint64_t start, uint64_t end,
                      const std::function<void(uint64_t, uint64_t&)>& fn) {
-  uint64_t span = level_span(level);
+  uint64_t step = span(level);
   uint64_t* t = table(pfn);
-  unsigned first = start > base ? unsigned((start - base) / span) : 0;
+  unsigned first = start > base ? unsigned((start - base) / step) : 0;
   for (unsigned i = first; i < 512; ++i) {
-    uint64_t lo = base + i * span;
+    uint64_t lo = base + i * step;
     if (lo >= end) break;
     uint64_t& e = t[i];
     if (level == 0) {
       if (e) fn(lo, e);
     } else if (e & pte::P) {
-      walk(pte::pfn(e), level - 1, lo, std::max(start, lo), std::min(end, lo + span), fn);
+      walk(pte::pfn(e), level - 1, lo, std::max(start, lo), std::min(end, lo + step), fn);
     }
+  }
+}
+
+void PageTable::visit_level(uint64_t pfn, int level, uint64_t base, const Visitor& fn) const {
+  const uint64_t* t = table(pfn);
+  for (unsigned i = 0; i < 512; ++i) {
+    if (!t[i]) continue;
+    uint64_t lo = base + i * span(level);
+    fn(level, i, lo, t[i]);
+    if (level > 0 && (t[i] & pte::P)) visit_level(pte::pfn(t[i]), level - 1, lo, fn);
   }
 }
 
@@ -115,15 +134,15 @@ void PageTable::prune(uint64_t start, uint64_t end) {
 
 // Returns true if the table at `pfn` is now empty.
 bool PageTable::prune_level(uint64_t pfn, int level, uint64_t base, uint64_t start, uint64_t end) {
-  uint64_t span = level_span(level);
+  uint64_t step = span(level);
   uint64_t* t = table(pfn);
   if (level > 0) {
-    unsigned first = start > base ? unsigned((start - base) / span) : 0;
+    unsigned first = start > base ? unsigned((start - base) / step) : 0;
     for (unsigned i = first; i < 512; ++i) {
-      uint64_t lo = base + i * span;
+      uint64_t lo = base + i * step;
       if (lo >= end) break;
       if (!(t[i] & pte::P)) continue;
-      if (prune_level(pte::pfn(t[i]), level - 1, lo, std::max(start, lo), std::min(end, lo + span))) {
+      if (prune_level(pte::pfn(t[i]), level - 1, lo, std::max(start, lo), std::min(end, lo + step))) {
         pm_.put(pte::pfn(t[i]));
         --table_frames_;
         t[i] = 0;

@@ -1,6 +1,7 @@
 // x86-64 page-table entry bits, plus the software bits this kernel uses.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace gk::mm::pte {
 
@@ -25,6 +26,8 @@ inline uint64_t make(uint64_t pfn, uint64_t flags) { return (pfn << 12) | flags;
 uint64_t flags_for_prot(int prot);
 // PROT_* bits the host mapping of this leaf gets.
 int prot_of(uint64_t e);
+// The set bits by name ("P|RW|US|NX|HOSTMAPPED"), for traces and the FUSE view.
+std::string flag_names(uint64_t e);
 // "rwxp"-style text of a leaf's flags, for traces and the FUSE view.
 const char* describe(uint64_t e, char buf[16]);
 

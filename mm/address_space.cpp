@@ -295,14 +295,12 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
       if (!(*e & pte::COW)) {
         why(v, "first write to a clean shared page: mark it dirty");
         dirty_shared_page(va, *e, *v, mirror);
-        note_pte(va, before, *e, "dirty shared page");
       } else {
         why(v, "write to a copy-on-write page");
         if (!break_cow(va, *e, *v, mirror)) {
           ++faults_.oom;
           return FaultResult::Oom;
         }
-        note_pte(va, before, *e, "copy-on-write broken");
       }
       return FaultResult::Mapped;
     }
@@ -356,12 +354,14 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
 }
 
 bool AddressSpace::break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror) {
-  uint64_t old = pte::pfn(e);
+  uint64_t before = e, old = pte::pfn(e);
   uint64_t flags = pte::flags_for_prot(v.prot) | pte::A | pte::D;
+  const char* how;
   // A page-cache frame is never taken over: the file keeps it.
   if (pm_.buddy().frame(old).refcount == 1 && pm_.buddy().frame(old).kind == FrameKind::Anon) {
     e = pte::make(old, flags); // the other side went away: keep the frame
     ++faults_.cow_reuse;
+    how = "copy-on-write: the last user keeps the frame";
   } else {
     auto fresh = pm_.alloc_zeroed(FrameKind::Anon);
     if (!fresh) return false;
@@ -369,9 +369,11 @@ bool AddressSpace::break_cow(uint64_t va, uint64_t& e, const Vma& v, bool mirror
     pm_.put(old);
     e = pte::make(*fresh, flags);
     ++faults_.cow_copy;
+    how = "copy-on-write: copied to a frame of its own";
   }
+  if (mirror) e |= pte::HOSTMAPPED;
+  note_pte(va, before, e, how);
   if (mirror) {
-    e |= pte::HOSTMAPPED;
     mmu_.map(va, pte::pfn(e), 1, pte::prot_of(e), v.prot, true);
   }
   return true;

@@ -57,13 +57,14 @@ uint64_t AddressSpace::file_pte(uint64_t va, const Vma& v, Access access, FaultR
 }
 
 void AddressSpace::dirty_shared_page(uint64_t va, uint64_t& e, const Vma& v, bool mirror) {
+  uint64_t before = e;
   v.file->set_dirty(v.pgoff_of(va));
   e |= pte::RW | pte::D | pte::A | pte::SOFTDIRTY;
   ++faults_.dirty;
-  if (mirror || (e & pte::HOSTMAPPED)) {
-    e |= pte::HOSTMAPPED;
-    mmu_.map(va, pte::pfn(e), 1, pte::prot_of(e), v.prot, true);
-  }
+  mirror = mirror || (e & pte::HOSTMAPPED);
+  if (mirror) e |= pte::HOSTMAPPED;
+  note_pte(va, before, e, "first write to a shared page: dirty, writable");
+  if (mirror) mmu_.map(va, pte::pfn(e), 1, pte::prot_of(e), v.prot, true);
 }
 
 void AddressSpace::zap_pte(uint64_t va, uint64_t& e, const Vma& v, bool defer) {

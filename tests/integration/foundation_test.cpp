@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdarg>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -41,6 +44,16 @@ nlohmann::json stats_of(const std::string& backend, const std::vector<std::strin
   nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
   unlink(path.c_str());
   return j;
+}
+
+std::string fmt(const char* f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* f, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, f);
+  vsnprintf(buf, sizeof buf, f, ap);
+  va_end(ap);
+  return buf;
 }
 
 uint64_t total_host_ops(const nlohmann::json& j) {
@@ -185,6 +198,57 @@ TEST_P(Foundation, TraceShowsSyscallsFaultsAndHostOps) {
   EXPECT_NE(g.err.find("exit_group(0)"), std::string::npos) << g.err;
   EXPECT_NE(g.err.find("] fault 0x"), std::string::npos) << g.err;
   EXPECT_NE(g.err.find("] mmu map va="), std::string::npos) << g.err;
+}
+
+// One copy-on-write fault followed end to end: the host stop, the VMA and
+// the decision, the PTE before and after, the op queued for the new frame,
+// and the host call the stub made for it (naming that frame) with its cost.
+TEST_P(Foundation, TraceFollowsOneFaultToItsHostCall) {
+  RunResult g = guest({guest_program("cow-musl")}, {"--trace=fault,pte,mmu"});
+  ASSERT_EQ(g.status, 0) << g.err;
+  std::istringstream in(g.err);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  static const std::regex stop(R"(^\[(\d+)\] fault (0x[0-9a-f]+) #(\d+): host SIGSEGV si_code=2 \(SEGV_ACCERR\) si_addr=\2 rip=0x[0-9a-f]+$)");
+  size_t at = 0;
+  std::smatch m;
+  while (at < lines.size() && !std::regex_match(lines[at], m, stop)) ++at;
+  ASSERT_LT(at, lines.size()) << g.err.substr(0, 4000);
+  std::string pid = m[1], addr = m[2], seq = m[3];
+  uint64_t page = std::stoull(addr, nullptr, 16) & ~0xfffULL;
+  // The lines of that task from the stop to its next fault.
+  std::vector<std::string> mine;
+  for (size_t i = at + 1; i < lines.size(); ++i) {
+    if (lines[i].rfind("[" + pid + "] ", 0) != 0) continue;
+    if (lines[i].find("] fault 0x") != std::string::npos && lines[i].find(" #" + seq + " -> ") == std::string::npos &&
+        lines[i].find(addr + ": vma") == std::string::npos)
+      break;
+    mine.push_back(lines[i].substr(pid.size() + 3));
+  }
+  std::string all;
+  for (auto& l : mine) all += l + "\n";
+  ASSERT_GE(mine.size(), 6u) << all;
+  EXPECT_EQ(mine[0].rfind("fault " + addr + ": vma 0x", 0), 0u) << all;
+  EXPECT_NE(mine[0].find(" rw-p "), std::string::npos) << all;
+  EXPECT_NE(mine[0].find(": write to a copy-on-write page"), std::string::npos) << all;
+  static const std::regex pte(R"(^pte (0x[0-9a-f]+): pfn=(0x[0-9a-f]+) P\|US\|\S*COW -> pfn=(0x[0-9a-f]+) P\|RW\|US\|A\|D\|NX\|HOSTMAPPED \(copy-on-write: (copied to a frame of its own|the last user keeps the frame)\)$)");
+  ASSERT_TRUE(std::regex_match(mine[1], m, pte)) << all;
+  EXPECT_EQ(std::stoull(m[1], nullptr, 16), page);
+  uint64_t pfn = std::stoull(m[3], nullptr, 16);
+  EXPECT_EQ(mine[2], fmt("mmu queue map va=%#lx pages=1 pfn=%#lx prot=rw-", page, pfn)) << all;
+  EXPECT_EQ(mine[3], "fault " + addr + " #" + seq + " -> mapped") << all;
+  EXPECT_EQ(mine[4].rfind("mmu flush: ", 0), 0u) << all;
+  // The host call that maps that frame at that page, per backend.
+  std::string call = backend() == "mmap" ? fmt("host mmap(%#lx, 0x1000, 0x3, 0x11, ", page)
+                     : backend() == "rfp" ? fmt("host remap_file_pages(%#lx, 0x1000, 0x0, %#lx, 0x0) = 0 [", page, pfn)
+                                          : fmt("host mremap(%#lx, 0x0, 0x1000, 0x3, %#lx) = %#lx [",
+                                                0x7fe000000000UL + pfn * 4096, page, page);
+  bool found = false;
+  for (auto& l : mine)
+    if (l.find(call) != std::string::npos && l.find(" us in the stub]") != std::string::npos &&
+        (backend() != "mmap" || l.find(fmt(", %#lx) = %#lx [", pfn * 4096, page)) != std::string::npos))
+      found = true;
+  EXPECT_TRUE(found) << call << "\n" << all;
 }
 
 TEST_P(Foundation, StatsShowHostVmasGrowWithScatteredPages) {

@@ -388,13 +388,19 @@ TEST(HostMmu, TraceSeesQueuedOpsAndHostCalls) {
   FakeStubChannel ch;
   std::vector<std::string> lines;
   mmu.trace = [&](std::string_view s) { lines.emplace_back(s); };
-  mmu.map(kVa, 0x42, 2, RW, RW, false);
+  mmu.map(kVa, 0x42, 1, RW, RW, false);
+  mmu.map(kVa + kPageSize, 0x43, 1, RW, RW, false);
   mmu.flush(ch);
-  ASSERT_EQ(lines.size(), 2u);
-  EXPECT_NE(lines[0].find("mmu map"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("pfn=0x42"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[0].find("rw-"), std::string::npos) << lines[0];
-  EXPECT_NE(lines[1].find("host mmap"), std::string::npos) << lines[1];
+  // Each op as it is queued (and coalesced), then the batch, the op and the
+  // host call it became, with the stub's measured cost.
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_NE(lines[0].find("mmu queue map va=0x10000000 pages=1 pfn=0x42 prot=rw-"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("(coalesced: the op at 0x10000000 now has 2 pages)"), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("mmu flush: 1 queued ops -> 1 host calls"), std::string::npos) << lines[2];
+  EXPECT_NE(lines[3].find("mmu map va=0x10000000 pages=2 pfn=0x42 prot=rw-"), std::string::npos) << lines[3];
+  EXPECT_NE(lines[4].find("host mmap(0x10000000, 0x2000, 0x3, 0x11, "), std::string::npos) << lines[4];
+  EXPECT_NE(lines[4].find(", 0x42000) = "), std::string::npos) << lines[4];
+  EXPECT_NE(lines[4].find(" us in the stub]"), std::string::npos) << lines[4];
 }
 
 TEST(HostMmu, BackendNames) {

@@ -217,6 +217,8 @@ private:
 // --stats output (stats.cpp).
 void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c);
 void print_stats(FILE* out, const Kernel& k, const KernelStats& s);
+// Its host MMU and fault parts only (the FUSE export's mmu/stats).
+void print_mmu_stats(FILE* out, const Kernel& k, const KernelStats& s);
 void write_stats_json(const std::string& path, const Kernel& k, const KernelStats& s);
 std::string stats_json(const Kernel& k, const KernelStats& s); // the same JSON, as text
 

@@ -40,16 +40,9 @@ void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c) 
   sum.xstate_swaps += c.xstate_swaps;
 }
 
-void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
-  const Options& o = k.options();
-  fmt::print(out, "\n=== guestkernel statistics: --mmu={} --trap={} --mem={}M ===\n", mm::backend_name(o.backend),
-             o.trap, o.mem_bytes >> 20);
-  fmt::print(out, "wall time                {:.3f} ms\n", double(s.end_ns - s.start_ns) / 1e6);
-  uint64_t total = 0;
-  for (auto n : s.syscalls) total += n;
-  fmt::print(out, "syscalls                 {} ({} unimplemented)\n", total, s.unknown_syscalls);
-  for (size_t nr = 0; nr < s.syscalls.size(); ++nr)
-    if (s.syscalls[nr]) fmt::print(out, "  {:<22} {:>10}\n", syscall_name(nr), s.syscalls[nr]);
+namespace {
+
+void print_faults(FILE* out, const KernelStats& s) {
   const auto& f = s.faults;
   fmt::print(out, "page faults              {} host fault stops\n", s.fault_stops);
   fmt::print(out, "  copy-on-write copies   {:>10}\n  copy-on-write reuses   {:>10}\n", f.cow_copy, f.cow_reuse);
@@ -59,14 +52,11 @@ void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
              f.demand_zero, f.around, f.remirror, f.stack_growth, f.kernel, f.segv, f.oom);
   fmt::print(out, "  from the page cache    {:>10}\n  first writes (dirty)   {:>10}\n  -> guest SIGBUS        {:>10}\n",
              f.file, f.dirty, f.sigbus);
-  fmt::print(out, "ptrace stops             {} syscall, {} fault/signal, {} stub, {} other\n",
-             s.stops.stops_syscall, s.stops.stops_signal, s.stops.stops_stub, s.stops.stops_other);
-  fmt::print(out, "register transfers       {} GETREGS, {} SETREGS, {} xstate saves\n", s.stops.getregs,
-             s.stops.setregs, s.stops.xstate_swaps);
-  fmt::print(out, "processes                {} forks, {} execs, {} host children, {} preemptions, {} guest signals\n",
-             s.forks, s.execs, s.host_children, s.preemptions, s.guest_signals);
+}
+
+void print_host_mmu(FILE* out, const Kernel& k, const KernelStats& s) {
   fmt::print(out, "stub runs                {}\n", s.mmu.batches);
-  fmt::print(out, "host mm ops ({})       {:>10} {:>12} {:>10}\n", mm::backend_name(o.backend), "count",
+  fmt::print(out, "host mm ops ({})       {:>10} {:>12} {:>10}\n", mm::backend_name(k.options().backend), "count",
              "total ms", "avg us");
   for (const auto& h : host_calls(s))
     fmt::print(out, "  {:<22} {:>10} {:>12.3f} {:>10.2f}\n", h.name, h.calls, h.total_ms, h.avg_us);
@@ -75,6 +65,38 @@ void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
   fmt::print(out, "evictions (host ENOMEM)  {}\n", s.mmu.evictions);
   fmt::print(out, "child host VMAs          peak {} (sampled), at exit {}\n", s.peak_host_vmas, s.exit_host_vmas);
   fmt::print(out, "child host minor faults  {}\n", s.host_minor_faults);
+}
+
+void print_header(FILE* out, const Kernel& k, const KernelStats& s) {
+  const Options& o = k.options();
+  fmt::print(out, "\n=== guestkernel statistics: --mmu={} --trap={} --mem={}M ===\n", mm::backend_name(o.backend),
+             o.trap, o.mem_bytes >> 20);
+  fmt::print(out, "wall time                {:.3f} ms\n", double(s.end_ns - s.start_ns) / 1e6);
+}
+
+} // namespace
+
+void print_stats(FILE* out, const Kernel& k, const KernelStats& s) {
+  print_header(out, k, s);
+  uint64_t total = 0;
+  for (auto n : s.syscalls) total += n;
+  fmt::print(out, "syscalls                 {} ({} unimplemented)\n", total, s.unknown_syscalls);
+  for (size_t nr = 0; nr < s.syscalls.size(); ++nr)
+    if (s.syscalls[nr]) fmt::print(out, "  {:<22} {:>10}\n", syscall_name(nr), s.syscalls[nr]);
+  print_faults(out, s);
+  fmt::print(out, "ptrace stops             {} syscall, {} fault/signal, {} stub, {} other\n",
+             s.stops.stops_syscall, s.stops.stops_signal, s.stops.stops_stub, s.stops.stops_other);
+  fmt::print(out, "register transfers       {} GETREGS, {} SETREGS, {} xstate saves\n", s.stops.getregs,
+             s.stops.setregs, s.stops.xstate_swaps);
+  fmt::print(out, "processes                {} forks, {} execs, {} host children, {} preemptions, {} guest signals\n",
+             s.forks, s.execs, s.host_children, s.preemptions, s.guest_signals);
+  print_host_mmu(out, k, s);
+}
+
+void print_mmu_stats(FILE* out, const Kernel& k, const KernelStats& s) {
+  print_header(out, k, s);
+  print_host_mmu(out, k, s);
+  print_faults(out, s);
 }
 
 std::string stats_json(const Kernel& k, const KernelStats& s) {

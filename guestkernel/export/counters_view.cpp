@@ -15,10 +15,12 @@ namespace gk::exportfs {
 namespace {
 
 // The figures as --stats would print them if the guest ended now: the live
-// host children's counters are added as their end would add them.
+// host children's counters are added as their end would add them, and "at
+// exit" is the largest host VMA count of a live child.
 KernelStats stats_now(Kernel& k) {
   KernelStats s = k.stats();
   s.end_ns = Kernel::now_ns();
+  s.exit_host_vmas = 0;
   std::set<const arch::HostChild*> seen;
   for (auto& [pid, p] : k.processes()) {
     Task* t = p->leader();
@@ -27,7 +29,7 @@ KernelStats stats_now(Kernel& k) {
     const arch::HostChild& c = *t->mm->child;
     add_child_counters(s.stops, c.counters());
     s.host_minor_faults += c.host_minor_faults();
-    s.exit_host_vmas = c.host_vmas_in_guest_space();
+    s.exit_host_vmas = std::max(s.exit_host_vmas, c.host_vmas_in_guest_space());
     s.peak_host_vmas = std::max(s.peak_host_vmas, s.exit_host_vmas);
   }
   return s;
@@ -47,12 +49,12 @@ int64_t backend_text(Kernel& k, std::string& s) {
   return 0;
 }
 
-int64_t stats_text(Kernel& k, std::string& s) {
+int64_t mmu_stats_text(Kernel& k, std::string& s) {
   char* buf = nullptr;
   size_t len = 0;
   FILE* f = open_memstream(&buf, &len);
   if (!f) return -ENOMEM;
-  print_stats(f, k, stats_now(k));
+  print_mmu_stats(f, k, stats_now(k));
   fclose(f);
   s.assign(buf, len);
   free(buf);

@@ -37,7 +37,7 @@ struct SystemFile {
 };
 const SystemFile kSystemFiles[] = {
     {"mm", "meminfo", nullptr},          {"mm", "frames", frames_text},   {"mm", "buddy", buddy_text},
-    {"mm", "physmem", nullptr},          {"mmu", "backend", backend_text}, {"mmu", "stats", stats_text},
+    {"mm", "physmem", nullptr},          {"mmu", "backend", backend_text}, {"mmu", "stats", mmu_stats_text},
     {"mmu", "stats.json", stats_json_text}, {"kernel", "heap", heap_text}, {"kernel", "syscalls", kernel_syscalls_text}};
 
 const char* const kTopDirs[] = {"tasks", "mm", "mmu", "kernel", "fs"};

@@ -32,7 +32,7 @@ int64_t buddy_text(Kernel& k, std::string& out);  // free blocks per order
 
 // mmu/ and kernel/ (counters_view.cpp)
 int64_t backend_text(Kernel& k, std::string& out);
-int64_t stats_text(Kernel& k, std::string& out);      // --stats, as of now
+int64_t mmu_stats_text(Kernel& k, std::string& out);  // --stats' host MMU and faults, as of now
 int64_t stats_json_text(Kernel& k, std::string& out); // --stats-json, as of now
 int64_t heap_text(Kernel& k, std::string& out);       // jemalloc's statistics
 int64_t kernel_syscalls_text(Kernel& k, std::string& out);

@@ -1,4 +1,4 @@
-/* vmprobe [DIR]: a guest that holds still to be looked at through --export.
+/* vmprobe [DIR [PAGES]]: a guest that holds still to be looked at through --export.
  *
  * It maps 8 private pages at 0x20000000 and fills pages 0, 1, 2 and 5 with
  * byte (31*N + i) & 0xff (N the page, i the byte), maps one MAP_SHARED
@@ -7,6 +7,9 @@
  * parent then writes page 2 again, with byte (0xa5 ^ i) & 0xff, which
  * gives it a frame of its own (the child keeps the old one), and creates
  * DIR/vmprobe.txt (default DIR: /tmp) holding "hello from the guest\n".
+ * With PAGES it then maps PAGES private pages at 0x40000000 and writes one
+ * byte to each, in a scattered order (for the host MMU exercises of
+ * docs/teaching.md).
  *
  * Once the child has settled it prints "ready", its own /proc/self/maps
  * between "--- maps" and "--- end", then /proc/meminfo between "--- meminfo"
@@ -16,6 +19,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -25,6 +29,7 @@
 
 #define REGION ((void *)0x20000000UL)
 #define SHARED ((void *)0x20100000UL)
+#define SCATTER ((void *)0x40000000UL)
 #define PAGES 8
 
 static char maps[64 << 10], meminfo[16 << 10];
@@ -87,6 +92,18 @@ int main(int argc, char **argv) {
     return 1;
   }
   close(fd);
+  if (argc > 2) {
+    uint64_t n = strtoull(argv[2], NULL, 0);
+    unsigned char *pages = mmap(SCATTER, n * GUEST_PAGE_SIZE, PROT_READ | PROT_WRITE,
+                                MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (n == 0 || pages != SCATTER) {
+      say("vmprobe: cannot map the scattered pages\n");
+      return 1;
+    }
+    struct perm order;
+    perm_init(&order, n, 1);
+    for (uint64_t i = 0; i < n; i++) pages[perm_next(&order) * GUEST_PAGE_SIZE] = 1;
+  }
   char c;
   if (read(settled[0], &c, 1) != 1) return 1;
   struct timespec calm = {0, 200 * 1000 * 1000}; /* the child is in pause() by then */

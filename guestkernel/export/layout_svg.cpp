@@ -20,8 +20,10 @@ namespace gk::exportfs {
 namespace {
 
 constexpr int kWidth = 1200, kLaneX = 110, kLaneW = 1060;
+constexpr uint64_t kMaxCells = 65536; // per VMA: a huge sparse mapping costs no more
 constexpr int kGuestH = 18, kMirrorH = 6, kHostH = 14, kBandH = 78, kGapH = 22;
 
+// In the order a cell of several pages picks the one it shows.
 enum class PageKind { None, Private, Cache, Shared, Cow, Count };
 const char* const kColor[] = {"#eeeeee", "#4c78a8", "#59a14f", "#b07aa1", "#e15759"};
 const char* const kMeaning[] = {"not resident", "private (one user)", "page cache (file or shared memory)",
@@ -179,61 +181,66 @@ int64_t layout_svg(Kernel& k, Process& p, std::string& out) {
     }
     prev_end = v.end;
 
-    // The pages of this VMA, from its PTEs.
-    std::vector<Page> pages(v.pages());
+    // The pages of this VMA from its PTEs, in cells of `per` pages: one page
+    // each, unless the VMA is huge; a cell shows its most notable page.
+    uint64_t npages = v.pages(), per = (npages + kMaxCells - 1) / kMaxCells;
+    std::vector<Page> cells((npages + per - 1) / per);
     uint64_t resident = 0, mirrored = 0;
     as->page_table().for_each(v.start, v.end, [&](uint64_t va, uint64_t& e) {
       if (!(e & mm::pte::P) || mm::pte::pfn(e) >= b.total_frames()) return;
-      Page& pg = pages[(va - v.start) / mm::kPageSize];
+      Page& c = cells[(va - v.start) / mm::kPageSize / per];
       const mm::Frame& f = b.frame(mm::pte::pfn(e));
-      pg = {kind_of(e, f), (e & mm::pte::HOSTMAPPED) != 0, mm::pte::pfn(e), f.refcount};
+      PageKind kind = kind_of(e, f);
+      if (c.kind == PageKind::None || kind > c.kind) c = {kind, c.mirrored, mm::pte::pfn(e), f.refcount};
+      c.mirrored |= (e & mm::pte::HOSTMAPPED) != 0;
       ++resident;
-      if (pg.mirrored) ++mirrored;
+      if (e & mm::pte::HOSTMAPPED) ++mirrored;
     });
     char perms[5] = {(v.prot & PROT_READ) ? 'r' : '-', (v.prot & PROT_WRITE) ? 'w' : '-',
                      (v.prot & PROT_EXEC) ? 'x' : '-', (v.flags & mm::Vma::kShared) ? 's' : 'p', 0};
     pic.raw(fmt::format("<g class=\"vma\" data-start=\"{:#x}\" data-end=\"{:#x}\" data-perms=\"{}\" data-pages=\"{}\" "
                         "data-resident=\"{}\" data-mirrored=\"{}\">\n",
-                        v.start, v.end, perms, pages.size(), resident, mirrored));
+                        v.start, v.end, perms, npages, resident, mirrored));
     pic.text(10, y + 14,
-             fmt::format("{:#x}-{:#x} {} {}  {} page{} ({}), {} resident, {} mirrored", v.start, v.end, perms,
-                         v.name.empty() ? "[anon]" : v.name, pages.size(), pages.size() > 1 ? "s" : "",
-                         size_text(v.length()), resident, mirrored),
+             fmt::format("{:#x}-{:#x} {} {}  {} page{} ({}), {} resident, {} mirrored{}", v.start, v.end, perms,
+                         v.name.empty() ? "[anon]" : v.name, npages, npages > 1 ? "s" : "", size_text(v.length()),
+                         resident, mirrored, per > 1 ? fmt::format(" (one cell = {} pages)", per) : ""),
              " font-weight=\"bold\"");
-    double px = double(kLaneW) / double(pages.size());
+    double px = double(kLaneW) / double(cells.size());
     int gy = y + 22, my = gy + kGuestH + 2, hy = my + kMirrorH + 4;
     pic.text(10, gy + 13, "guest PTEs");
     pic.text(10, my + 6, "mirror", " font-size=\"10\"");
     pic.text(10, hy + 11, "host VMAs");
     auto x_of = [&](size_t i) { return kLaneX + double(i) * px; };
-    auto va_of = [&](size_t i) { return v.start + i * mm::kPageSize; };
+    auto va_of = [&](size_t i) { return std::min(v.end, v.start + i * per * mm::kPageSize); };
+    auto pages_of = [&](size_t i, size_t j) { return (va_of(j) - va_of(i)) / mm::kPageSize; };
     // Sub-pixel runs still get a pixel: the lane stays to scale, small things stay visible.
     auto w_of = [&](size_t i, size_t j) { return std::max(1.0, double(j - i) * px); };
-    runs(pages, [](const Page& pg) { return pg.kind; }, [&](size_t i, size_t j) {
-      const Page& first = pages[i];
-      std::string title = fmt::format("{:#x}-{:#x}: {} page{}, {}", va_of(i), va_of(j), j - i, j - i > 1 ? "s" : "",
-                                      kMeaning[int(first.kind)]);
+    runs(cells, [](const Page& pg) { return pg.kind; }, [&](size_t i, size_t j) {
+      const Page& first = cells[i];
+      std::string title = fmt::format("{:#x}-{:#x}: {} page{}, {}", va_of(i), va_of(j), pages_of(i, j),
+                                      pages_of(i, j) > 1 ? "s" : "", kMeaning[int(first.kind)]);
       if (first.kind != PageKind::None) title += fmt::format("; first frame {:#x} (refcount {})", first.pfn, first.refs);
       pic.rect(x_of(i), gy, w_of(i, j), kGuestH, kColor[int(first.kind)], title);
     });
     // Pages wide enough to be told apart get their frame number: compare
     // two processes' pictures to see which frames they share.
-    if (px >= 34)
-      for (size_t i = 0; i < pages.size(); ++i) {
+    if (per == 1 && px >= 34)
+      for (size_t i = 0; i < cells.size(); ++i) {
         if (i) pic.rect(x_of(i) - 0.5, gy, 1, kGuestH, "#ffffff", "");
-        if (pages[i].kind != PageKind::None)
-          pic.text(x_of(i) + px / 2, gy + 13, fmt::format("{:#x}", pages[i].pfn),
+        if (cells[i].kind != PageKind::None)
+          pic.text(x_of(i) + px / 2, gy + 13, fmt::format("{:#x}", cells[i].pfn),
                    " font-size=\"10\" fill=\"#ffffff\" text-anchor=\"middle\"");
       }
-    runs(pages, [](const Page& pg) { return pg.mirrored; }, [&](size_t i, size_t j) {
-      if (pages[i].mirrored)
+    runs(cells, [](const Page& pg) { return pg.mirrored; }, [&](size_t i, size_t j) {
+      if (cells[i].mirrored)
         pic.rect(x_of(i), my, w_of(i, j), kMirrorH, "#17becf",
-                 fmt::format("{:#x}-{:#x}: {} pages mirrored in the host child", va_of(i), va_of(j), j - i));
+                 fmt::format("{:#x}-{:#x}: mirrored in the host child", va_of(i), va_of(j)));
     });
     for (const HostVma& h : host) {
       if (h.end <= v.start || h.start >= v.end) continue;
-      size_t i = (std::max(h.start, v.start) - v.start) / mm::kPageSize;
-      size_t j = (std::min(h.end, v.end) - v.start) / mm::kPageSize;
+      size_t i = (std::max(h.start, v.start) - v.start) / mm::kPageSize / per;
+      size_t j = ((std::min(h.end, v.end) - v.start) / mm::kPageSize + per - 1) / per;
       pic.rect(x_of(i), hy, w_of(i, j), kHostH, h.frames ? "#76b7b2" : "#d3d3d3", "host: " + h.line,
                " stroke=\"#ffffff\" stroke-width=\"0.5\"");
     }

@@ -42,18 +42,6 @@ const SystemFile kSystemFiles[] = {
 
 const char* const kTopDirs[] = {"tasks", "mm", "mmu", "kernel", "fs"};
 
-std::vector<std::string> split(const std::string& path) {
-  std::vector<std::string> out;
-  size_t at = 1;
-  while (at < path.size()) {
-    size_t end = path.find('/', at);
-    if (end == std::string::npos) end = path.size();
-    out.push_back(path.substr(at, end - at));
-    at = end + 1;
-  }
-  return out;
-}
-
 // What a path of the export is.
 struct Node {
   enum class Kind { Dir, Text, Physmem, Guest } kind = Kind::Dir;
@@ -141,7 +129,7 @@ public:
 
 private:
   int64_t resolve(const std::string& path, Node& n) {
-    std::vector<std::string> parts = split(path);
+    std::vector<std::string> parts = components(path);
     if (parts.empty()) {
       n.entries.assign(std::begin(kTopDirs), std::end(kTopDirs));
       return 0;

@@ -22,6 +22,8 @@ int64_t walk(Kernel& k, const std::string& path, vfs::Path& out) {
   return k.vfs().resolve(vfs::WalkCtx{w.fs, w.creds}, w.fs.root, path, 0, out);
 }
 
+} // namespace
+
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
   size_t at = 0;
@@ -33,8 +35,6 @@ std::vector<std::string> components(const std::string& path) {
   }
   return out;
 }
-
-} // namespace
 
 std::string link_within_root(const std::string& dir, const std::string& target) {
   if (target.empty()) return target;

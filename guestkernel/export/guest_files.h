@@ -30,6 +30,9 @@ private:
   Kernel& k_;
 };
 
+// The names in `path`, empty ones (from "//" or the leading '/') left out.
+std::vector<std::string> components(const std::string& path);
+
 // `target` of a link in directory `dir` (absolute, in the guest) as a path
 // relative to `dir`, with ".." stopping at the root as the guest's walk does.
 std::string link_within_root(const std::string& dir, const std::string& target);

@@ -3,11 +3,13 @@
 #define FUSE_USE_VERSION 35
 #include <fuse3/fuse.h>
 #include <fuse3/fuse_lowlevel.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,19 +161,54 @@ fuse_operations make_ops() {
   return ops;
 }
 
+// Detaches a dead FUSE mount: root may do it itself; a user asks fusermount3
+// (setuid root), which may unmount the user's own FUSE mounts.
+void detach(const std::string& dir) {
+  if (umount2(dir.c_str(), MNT_DETACH) == 0) return;
+  const char* argv[] = {"fusermount3", "-u", "-z", "-q", "--", dir.c_str(), nullptr};
+  pid_t pid;
+  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) == 0)
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {}
+}
+
+// What stat says of a FUSE mount whose server is gone (or going).
+bool dead(int err) { return err == ENOTCONN || err == ECONNABORTED; }
+
+// The watchdog, a child of the kernel that holds nothing but the read end of
+// a pipe: it learns the mount's st_dev through it, then waits for its end,
+// which comes when the kernel has ended, however it ended. A mount still
+// there then is a dead one (the server's connection goes away with its last
+// thread, so it waits for that): detach it.
+[[noreturn]] void watchdog(int in, const std::string& dir) {
+  prctl(PR_SET_NAME, "gk-unmount");
+  setsid(); // out of the terminal's process group: no Ctrl-C
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_BLOCK, &all, nullptr);
+  dev_t dev;
+  if (read(in, &dev, sizeof dev) != ssize_t(sizeof dev)) _exit(0); // nothing was mounted
+  for (char c;;) {
+    ssize_t r = read(in, &c, 1);
+    if (r == 0 || (r < 0 && errno != EINTR)) break;
+  }
+  for (int i = 0; i < 500; ++i) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) {
+      if (dead(errno)) detach(dir);
+      _exit(0);
+    }
+    if (st.st_dev != dev) _exit(0); // unmounted by the kernel (or another mount now)
+    usleep(10000);
+  }
+  _exit(0);
+}
+
 } // namespace
 
 int clean_stale_mount(const std::string& dir) {
   struct stat st;
-  if (stat(dir.c_str(), &st) == 0 || errno != ENOTCONN) return 0;
-  if (umount2(dir.c_str(), MNT_DETACH) == 0) return 0;
-  // Not root: fusermount3 unmounts the user's own FUSE mounts.
-  const char* argv[] = {"fusermount3", "-u", "-z", "-q", "--", dir.c_str(), nullptr};
-  pid_t pid;
-  if (posix_spawnp(&pid, "fusermount3", nullptr, nullptr, const_cast<char**>(argv), environ) == 0) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
-  }
+  if (stat(dir.c_str(), &st) == 0 || !dead(errno)) return 0;
+  detach(dir);
   return stat(dir.c_str(), &st) == 0 ? 0 : -errno;
 }
 
@@ -185,18 +222,32 @@ FuseExport::FuseExport(const std::string& dir, ExportSource& src) : dir_(dir), s
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   quit_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0 || quit_fd_ < 0) throw std::runtime_error(fmt::format("eventfd: {}", strerror(errno)));
-  // auto_unmount: fusermount3 stays behind as a guardian that unmounts the
-  // export when the kernel dies without stop().
-  std::vector<std::string> a = {"guestkernel", "-o", "ro,auto_unmount,fsname=guestkernel,subtype=guestkernel"};
+  // The watchdog is forked first, so it holds no descriptor of the mount.
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) throw std::runtime_error(fmt::format("pipe: {}", strerror(errno)));
+  pid_t w = fork();
+  if (w < 0) throw std::runtime_error(fmt::format("fork: {}", strerror(errno)));
+  if (w == 0) {
+    if (p[0] > 0) close_range(0, unsigned(p[0]) - 1, 0);
+    close_range(unsigned(p[0]) + 1, ~0U, 0);
+    watchdog(p[0], dir);
+  }
+  close(p[0]);
+  watchdog_fd_ = p[1]; // stays open until the kernel's end
+  std::vector<std::string> a = {"guestkernel", "-o", "ro,fsname=guestkernel,subtype=guestkernel"};
   std::vector<char*> argv;
   for (auto& s : a) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
   fuse_operations ops = make_ops();
   fuse_ = fuse_new(&args, &ops, sizeof ops, this);
-  if (!fuse_) throw std::runtime_error("--export: libfuse could not start a session");
+  if (!fuse_) {
+    close(watchdog_fd_); // nothing to watch: it ends
+    throw std::runtime_error("--export: libfuse could not start a session");
+  }
   if (fuse_mount(fuse_, dir.c_str()) != 0) {
     fuse_destroy(fuse_);
     fuse_ = nullptr;
+    close(watchdog_fd_);
     throw std::runtime_error(fmt::format("--export {}: the FUSE mount failed (is /dev/fuse there, and fusermount3?)", dir));
   }
   mounted_ = true;
@@ -207,6 +258,9 @@ FuseExport::FuseExport(const std::string& dir, ExportSource& src) : dir_(dir), s
   pthread_sigmask(SIG_BLOCK, &all, &old);
   thread_ = std::thread([this] { run_session(); });
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  // What the watchdog will look for (the session answers this stat of the
+  // root by itself: it comes from the loop thread).
+  if (stat(dir.c_str(), &st) == 0 && write(watchdog_fd_, &st.st_dev, sizeof st.st_dev) < 0) {}
 }
 
 FuseExport::~FuseExport() { stop(); }
@@ -279,7 +333,8 @@ void FuseExport::stop() {
   mounted_ = false;
   if (fuse_) fuse_destroy(fuse_);
   fuse_ = nullptr;
-  for (int* fd : {&wake_fd_, &quit_fd_})
+  // Unmounted: the watchdog finds nothing to do and ends.
+  for (int* fd : {&wake_fd_, &quit_fd_, &watchdog_fd_})
     if (*fd >= 0) close(*fd), *fd = -1;
 }
 

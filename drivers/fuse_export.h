@@ -9,9 +9,10 @@
 // memory, guest files) are read in pieces, each answered by the loop.
 //
 // The mount goes away however the kernel ends: stop() unmounts it on a
-// normal exit, and libfuse's auto_unmount keeps a fusermount3 guardian that
-// unmounts it when the kernel dies (a fatal signal, SIGKILL). A dead mount
-// that is left anyway (its guardian killed too) is cleaned at the next start.
+// normal exit, and a watchdog child ("gk-unmount") that waits for the
+// kernel's end unmounts it when the kernel dies without stop() (a fatal
+// signal, SIGKILL). A dead mount left anyway (the watchdog killed too) is
+// cleaned at the next start.
 #pragma once
 #include <sys/stat.h>
 
@@ -80,6 +81,7 @@ private:
   pid_t loop_tid_;
   struct fuse* fuse_ = nullptr;
   int wake_fd_ = -1, quit_fd_ = -1;
+  int watchdog_fd_ = -1; // the watchdog's pipe: its end tells it the kernel's
   std::thread thread_;
   std::mutex mu_;
   std::deque<Request*> queue_;

@@ -67,7 +67,7 @@ bool mounted(const std::string& dir) {
   return false;
 }
 
-// Whether the mount goes away within `ms` (the guardian unmounts after the kernel dies).
+// Whether the mount goes away within `ms` (the watchdog unmounts after the kernel dies).
 bool unmounted_within(const std::string& dir, int ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (mounted(dir)) {
@@ -192,9 +192,20 @@ protected:
       return m != std::string::npos && t.find("--- end\n", m) != std::string::npos;
     });
     ASSERT_TRUE(ready) << out_text_ << read_file(work_ + "/kernel.err");
+    // From its last write to pause() it still runs: look once it sleeps.
+    ASSERT_TRUE(has(x_once("tasks/1/regs", "(blocked in pause)"), "(blocked in pause)")) << x("tasks/1/regs");
   }
 
   std::string x(const std::string& rel) { return read_file(dir_ + "/" + rel); }
+
+  // The file once it contains `part`: vmprobe may still be on its way from
+  // its last write to pause() (5 s at most).
+  std::string x_once(const std::string& rel, const std::string& part) {
+    std::string text;
+    for (int i = 0; i < 100 && !has(text = x(rel), part); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return text;
+  }
 
   // The bytes of frame `pfn`, read through mm/physmem.
   std::string frame(uint64_t pfn) {
@@ -342,10 +353,10 @@ TEST_P(Export, KillsLeaveNoMount) {
 
 TEST_P(Export, DeadMountIsCleanedAtTheNextStart) {
   boot_probe();
-  // Kill the guardian that would unmount, then the kernel: a dead mount stays.
-  std::vector<pid_t> guardians = children_named(kernel_, "fusermount3");
-  ASSERT_EQ(guardians.size(), 1u);
-  kill(guardians[0], SIGKILL);
+  // Kill the watchdog that would unmount, then the kernel: a dead mount stays.
+  std::vector<pid_t> watchdogs = children_named(kernel_, "gk-unmount");
+  ASSERT_EQ(watchdogs.size(), 1u);
+  kill(watchdogs[0], SIGKILL);
   kill(kernel_, SIGKILL);
   waitpid(kernel_, nullptr, 0);
   kernel_ = -1;

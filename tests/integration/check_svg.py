@@ -83,7 +83,10 @@ def render(svg_path, width, height):
                '--hide-scrollbars', '--user-data-dir=' + os.path.join(tmp, 'profile'),
                '--window-size=%d,%d' % (width, min(height, 4000)), '--screenshot=' + png,
                'file://' + os.path.abspath(svg_path)]
-        r = subprocess.run(cmd, capture_output=True, timeout=150)
+        # Its profile and caches stay in the temporary directory too.
+        env = dict(os.environ, HOME=tmp, XDG_CONFIG_HOME=os.path.join(tmp, 'config'),
+                   XDG_CACHE_HOME=os.path.join(tmp, 'cache'))
+        r = subprocess.run(cmd, capture_output=True, timeout=150, env=env)
         if not os.path.exists(png):
             fail('chromium made no screenshot (exit %d): %s' % (r.returncode, r.stderr[-2000:]))
         w, h, pixels = png_pixels(open(png, 'rb').read())

@@ -79,6 +79,9 @@ def parse_args(argv=None):
     ap.add_argument("--no-uml", action="store_true",
                     help="leave out the User-Mode Linux configuration")
     ap.add_argument("--no-proot", action="store_true", help="leave out the PRoot configuration")
+    ap.add_argument("--only", default="", metavar="LIST",
+                    help="comma-separated micro-benchmarks to run (default: all): "
+                         + ",".join(b.name for b in micro.BENCHES))
     ap.add_argument("--skip", default="", metavar="LIST",
                     help="comma-separated sections to leave out: "
                          + ", ".join(f"{s.key} ({s.what})" for s in SECTIONS))
@@ -92,6 +95,10 @@ def parse_args(argv=None):
     if bad or not backends:
         ap.error(f"unknown backend(s) {', '.join(bad)}; choose from {','.join(ALL_BACKENDS)}")
     args.backends = list(dict.fromkeys(backends))
+    args.only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [b for b in args.only if b not in micro.BY_NAME]
+    if unknown:
+        ap.error(f"unknown benchmark(s) {', '.join(unknown)}")
     args.skip = [s.strip() for s in args.skip.split(",") if s.strip()]
     unknown = [s for s in args.skip if s not in {x.key for x in SECTIONS}]
     if unknown:
@@ -165,6 +172,7 @@ def main(argv=None) -> int:
         return 2
     run = Run(build, out, args.smoke, args.reps, args.timeout, args.backends, traps,
               SMOKE_BUDGET_S)
+    benches = [b for b in micro.BENCHES if not args.only or b.name in args.only]
     info = common.machine_info()
     if "runner_affinity" in info and len(info["runner_affinity"]) != info.get("nproc"):
         log(f"warning: runner is restricted to CPUs {info['runner_affinity']}; "
@@ -176,11 +184,11 @@ def main(argv=None) -> int:
         uml_info = None
         if not args.no_uml:
             jobs = [(b.name, micro.guest_argv(b, "/bench", "/tmp", args.smoke))
-                    for b in micro.BENCHES if not b.gk_only]
+                    for b in benches if not b.gk_only]
             uml_info = uml.prepare(run, jobs, micro.GUEST_PROGRAMS)
             log(f"uml: {uml_info.get('linux_uml', '')} root {uml_info['root']}"
                 if uml_info["available"] else f"uml: n/a ({uml_info['reason']})")
-        systems, samples, boots = micro.run_micro(run, uml_info, proot_info)
+        systems, samples, boots = micro.run_micro(run, benches, uml_info, proot_info)
         gk_names = [n for n, _, _ in run.gk_systems()]
         summary = micro.aggregate(samples)
         res = {
@@ -195,7 +203,7 @@ def main(argv=None) -> int:
             "trap_modes": traps,
             "pin_cpu": int(common.PIN_CPU),
             "build": str(build),
-            "counts": {b.name: run.count(b.counts) for b in micro.BENCHES},
+            "counts": {b.name: run.count(b.counts) for b in benches},
             "machine": info,
             "systems": systems,
             "gk_systems": gk_names,

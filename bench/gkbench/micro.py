@@ -47,7 +47,7 @@ BENCHES = (
     Bench("file_tput", "pipe throughput, per 64 KiB", "bench_file", ("tput", "{n}", "{tmp}"),
           (2000, 20), group="files"),
     Bench("signal_deliver", "signal delivery and return (kill self, handler)", "bench_syscall",
-          ("{n}", "signal"), (10000, 100), group="syscalls"),
+          ("{n}", "signal"), (5000, 100), group="syscalls"),
     Bench("fork_exit_wait", "fork + _exit + waitpid", "bench_fork", ("{n}",), (200, 5),
           group="processes"),
     Bench("fork_exec_wait", "fork + execve(true_static) + waitpid", "bench_forkexec",
@@ -55,14 +55,14 @@ BENCHES = (
     Bench("vfork_exec_wait", "vfork + execve(true_static) + waitpid", "bench_forkexec",
           ("{true}", "{n}", "vfork"), (100, 5), group="processes"),
     Bench("thread_create_join", "thread create + join", "bench_thread", ("create", "{n}"),
-          (1000, 10), group="processes"),
+          (500, 10), group="processes"),
     Bench("futex_pingpong", "futex ping-pong between two threads, one round trip",
           "bench_thread", ("futex", "{n}"), (5000, 50), group="processes"),
     Bench("mmap_touch_munmap", "mmap + touch + munmap of 4 MiB", "bench_mm", ("mmap", "{n}"),
-          (30, 2), group="memory"),
-    Bench("fault_seq", "first-touch fault, sequential (64 MiB)", "bench_fault", ("{n}", "seq"),
+          (10, 2), group="memory"),
+    Bench("fault_seq", "first-touch fault, sequential", "bench_fault", ("{n}", "seq"),
           (16384, 64), kind="fault", group="memory"),
-    Bench("fault_scatter", "first-touch fault, random order (64 MiB)", "bench_fault",
+    Bench("fault_scatter", "first-touch fault, random order", "bench_fault",
           ("{n}", "scatter"), (16384, 64), kind="fault", group="memory"),
     Bench("fault_single", "first-touch fault, random order, one page per fault",
           "bench_fault", ("{n}", "scatter"), (16384, 64), gk_flags=("--fault-around=1",),
@@ -106,10 +106,10 @@ def systems(run: Run, proot_info: dict | None) -> list[System]:
     return out
 
 
-def jobs(sys_: System, run: Run) -> list[Bench | str]:
+def jobs(sys_: System, benches: list[Bench]) -> list[Bench | str]:
     if sys_.kind == "ptrace":
         return [RTT]
-    return [b for b in BENCHES if sys_.kind == "gk" or not b.gk_only or sys_.kind == "native"]
+    return [b for b in benches if sys_.kind == "gk" or not b.gk_only or sys_.kind == "native"]
 
 
 def run_one(run: Run, sys_: System, job: Bench | str, placement: str) -> dict:
@@ -128,7 +128,7 @@ def run_one(run: Run, sys_: System, job: Bench | str, placement: str) -> dict:
     return common.run_sample(argv, job.prints or job.name, run.run_timeout(), stats)
 
 
-def run_micro(run: Run, uml_info: dict | None, proot_info: dict | None):
+def run_micro(run: Run, benches: list[Bench], uml_info: dict | None, proot_info: dict | None):
     """Every configuration, rep-major and within a rep benchmark-major (slow
     drift of the machine hits all configurations alike); UML boots come last
     in each rep. Returns (system names, samples, uml boot records)."""
@@ -136,8 +136,8 @@ def run_micro(run: Run, uml_info: dict | None, proot_info: dict | None):
     names = [s.name for s in syss]
     with_uml = uml_info is not None and uml_info.get("available")
     if uml_info is not None:
-        names.insert(names.index("ptrace"), "uml")
-    per_sys = {s.name: jobs(s, run) for s in syss}
+        names.insert(1 + len(run.gk_systems()), "uml")
+    per_sys = {s.name: jobs(s, benches) for s in syss}
     total = run.reps * (sum(len(j) for j in per_sys.values()) + (1 if with_uml else 0)) * 2
     samples: list[dict] = []
     boots: list[dict] = []

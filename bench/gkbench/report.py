@@ -130,6 +130,8 @@ def micro_tables(res: dict) -> list[str]:
         header_ = ["benchmark"] + systems + (["best gk / uml"] if "uml" in systems else [])
         rows = []
         for b in BENCHES:
+            if b.name not in res["counts"]:
+                continue
             row = [b.label] + [cell(agg, s, pl, b.name, na) for s in systems]
             if "uml" in systems:
                 u = median(agg, f"uml/{pl}", b.name)
@@ -164,7 +166,7 @@ def ratio_table(res: dict) -> list[str]:
     agg, gk = res["summary"], res["gk_systems"]
     rows = []
     for b in BENCHES:
-        if b.kind not in ("syscall", "fault"):
+        if b.kind not in ("syscall", "fault") or b.name not in res["counts"]:
             continue
         for pl in PLACEMENTS:
             rtt = median(agg, f"ptrace/{pl}", RTT)

@@ -72,12 +72,15 @@ def read_stats_json(sample: dict, stats_file: Path | None) -> None:
         sample["gk_stats_error"] = f"unreadable --stats-json file: {e}"
 
 
-def missing_binary(argv: list[str]) -> str | None:
-    """Every absolute path in argv must exist (the benchmark binary too, when
-    it is guestkernel's argument: a clearer error than the guest's)."""
+def cannot_start(argv: list[str], timeout: float) -> str | None:
+    """Why argv is not to be run: every absolute path in it must exist (the
+    benchmark binary too, when it is guestkernel's argument: a clearer error
+    than the guest's), and the smoke run's time budget must not be used up."""
     for a in argv:
         if a.startswith("/") and not Path(a).exists():
             return f"missing binary: {a}"
+    if timeout <= 0:
+        return "skipped: smoke time budget exhausted"
     return None
 
 
@@ -94,12 +97,9 @@ def run_sample(argv: list[str], bench: str, timeout: float,
                stats_file: Path | None = None) -> dict:
     """Run one command; return a sample dict with either ns_per_op or error."""
     sample: dict = {"cmd": argv}
-    missing = missing_binary(argv)
-    if missing:
-        sample["error"] = missing
-        return sample
-    if timeout <= 0:
-        sample["error"] = "skipped: smoke time budget exhausted"
+    why = cannot_start(argv, timeout)
+    if why:
+        sample["error"] = why
         return sample
     t0 = time.monotonic()
     try:

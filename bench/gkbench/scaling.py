@@ -133,12 +133,9 @@ def measure_rss(argv: list[str], procs: int, timeout: float) -> dict:
     its processes are up, read the kernel's own /proc/PID/status (and its host
     children's VmRSS), then close the guest's stdin so that it cleans up."""
     sample: dict = {"cmd": argv}
-    missing = common.missing_binary(argv)
-    if missing:
-        sample["error"] = missing
-        return sample
-    if timeout <= 0:
-        sample["error"] = "skipped: smoke time budget exhausted"
+    why = common.cannot_start(argv, timeout)
+    if why:
+        sample["error"] = why
         return sample
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

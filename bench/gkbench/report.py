@@ -1,4 +1,5 @@
-"""table.md: every figure of the run as markdown tables a person can paste,
+"""table.md: every figure of the run as markdown tables a person can paste
+(headings from level 3 on, to sit under the README's "Performance" section),
 and the performance targets the suite checks (reported, never asserted)."""
 
 from __future__ import annotations
@@ -94,8 +95,7 @@ def targets(agg: dict, gk: list[str], have_uml: bool) -> list[dict]:
 
 def header(res: dict) -> list[str]:
     m = res["machine"]
-    lines = ["# guestkernel benchmarks", "",
-             f"Machine: {common.machine_line(m)}; {res['date']}; `{res['command']}`; "
+    lines = [f"Machine: {common.machine_line(m)}; {res['date']}; `{res['command']}`; "
              f"{res['reps']} rep(s){', SMOKE counts (figures mean nothing)' if res['smoke'] else ''}; "
              f"load average at start {' '.join(m.get('loadavg_start', ['?']))}, "
              f"at end {' '.join(m.get('loadavg_end', ['?']))}.", ""]
@@ -126,7 +126,7 @@ def micro_tables(res: dict) -> list[str]:
     na = {"uml"} if "uml" in systems and not res["uml"].get("available") else set()
     lines = []
     for pl in PLACEMENTS:
-        lines += ["", f"## Micro-benchmarks, {PLACEMENT_TITLE[pl]}", ""]
+        lines += ["", f"### Micro-benchmarks, {PLACEMENT_TITLE[pl]}", ""]
         header_ = ["benchmark"] + systems + (["best gk / uml"] if "uml" in systems else [])
         rows = []
         for b in BENCHES:
@@ -154,7 +154,7 @@ def micro_tables(res: dict) -> list[str]:
 def target_table(res: dict) -> list[str]:
     rows = [[t["target"], t["placement"], t["figure"], t["limit"],
              {True: "met", False: "**missed**", None: "n/a"}[t["met"]]] for t in res["targets"]]
-    lines = ["", "## Performance targets", ""] + md_table(
+    lines = ["", "### Performance targets", ""] + md_table(
         ["target", "placement", "figure", "limit", ""], rows)
     for t in res["targets"]:
         if t.get("misses"):
@@ -176,7 +176,7 @@ def ratio_table(res: dict) -> list[str]:
                 v = median(agg, f"{g}/{pl}", b.name)
                 row.append(f"{v / denom:.2f}" if v and denom else "—")
             rows.append(row)
-    return (["", "## Against the raw ptrace round trip",
+    return (["", "### Against the raw ptrace round trip",
              "", "A syscall needs at least one round trip; a fault two (the SIGSEGV stop, "
                  "and the stub run that maps the page). Below 1: work was avoided "
                  "(fault-around maps 16 pages per fault).", ""]
@@ -185,7 +185,7 @@ def ratio_table(res: dict) -> list[str]:
 
 def hostcost_tables(res: dict) -> list[str]:
     bd, gk = res["breakdown"], res["gk_systems"]
-    lines = ["", f"## Host-side cost, from guestkernel's own counters (--stats-json, "
+    lines = ["", f"### Host-side cost, from guestkernel's own counters (--stats-json, "
                  f"{bd['placement']} runs)", "",
              "Per operation: the whole run's count ÷ the benchmark's iterations "
              "(start-up and warm-up included). Each cell: " + " / ".join(gk) + ".", ""]
@@ -246,7 +246,7 @@ def scaling_tables(res: dict) -> list[str]:
     if not sc:
         return []
     summ, pages = sc["summary"], sc["pages"]
-    lines = ["", f"## Scaling: first-touch faults as the touched pages grow "
+    lines = ["", f"### Scaling: first-touch faults as the touched pages grow "
                  f"({sc['placement']}, bench_fault, guestkernel --mem={sc['mem']}, "
                  f"vm.max_map_count {res['machine'].get('max_map_count', '?')})", "",
              "µs per page:", ""]
@@ -289,7 +289,7 @@ def rss_table(res: dict) -> list[str]:
             row.append(f"{e['vmrss_kib'] / 1024:.1f}" if e and e["ok"] else
                        ("error" if e else "—"))
         rows.append(row)
-    return (["", f"## Guest kernel RSS against sleeping guest processes ({rss['placement']}, "
+    return (["", f"### Guest kernel RSS against sleeping guest processes ({rss['placement']}, "
                  f"--mem={rss['mem']})", "",
              "VmRSS of the guestkernel process itself in MiB (its host children not "
              "included), read from the host while the guest's processes sleep:", ""]

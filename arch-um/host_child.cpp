@@ -264,20 +264,9 @@ uint64_t host_cpu_ns(pid_t pid) {
   if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
   return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
 }
-} // namespace
 
-uint64_t HostChild::cpu_ns() const {
-  uint64_t t = host_cpu_ns(pid_);
-  return t > cpu_base_ns_ ? t - cpu_base_ns_ : 0;
-}
-
-void HostChild::reset_counters() {
-  counters_ = {};
-  cpu_base_ns_ = host_cpu_ns(pid_);
-}
-
-uint64_t HostChild::host_minor_faults() const {
-  std::ifstream stat(fmt::format("/proc/{}/stat", pid_));
+uint64_t host_minflt(pid_t pid) {
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
   std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   auto close_paren = all.rfind(')');
   if (close_paren == std::string::npos) return 0;
@@ -289,6 +278,23 @@ uint64_t HostChild::host_minor_faults() const {
     ++p;
   }
   return strtoull(p, nullptr, 10);
+}
+} // namespace
+
+uint64_t HostChild::cpu_ns() const {
+  uint64_t t = host_cpu_ns(pid_);
+  return t > cpu_base_ns_ ? t - cpu_base_ns_ : 0;
+}
+
+void HostChild::reset_counters() {
+  counters_ = {};
+  cpu_base_ns_ = host_cpu_ns(pid_);
+  minflt_base_ = host_minflt(pid_);
+}
+
+uint64_t HostChild::host_minor_faults() const {
+  uint64_t n = host_minflt(pid_);
+  return n > minflt_base_ ? n - minflt_base_ : 0;
 }
 
 } // namespace gk::arch

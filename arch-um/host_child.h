@@ -31,6 +31,12 @@ struct ChildCounters {
   uint64_t stops_syscall = 0, stops_signal = 0, stops_stub = 0, stops_other = 0;
   uint64_t stub_runs = 0;
   uint64_t getregs = 0, setregs = 0, xstate_swaps = 0;
+  ChildCounters& operator+=(const ChildCounters& o) {
+    stops_syscall += o.stops_syscall, stops_signal += o.stops_signal, stops_stub += o.stops_stub;
+    stops_other += o.stops_other, stub_runs += o.stub_runs;
+    getregs += o.getregs, setregs += o.setregs, xstate_swaps += o.xstate_swaps;
+    return *this;
+  }
 };
 
 class HostChild {
@@ -76,7 +82,7 @@ public:
   uint64_t host_vmas_in_guest_space() const;
   uint64_t host_minor_faults() const;
   // CPU time the child has used (guest code and stub) since it was spawned
-  // or last recycled.
+  // or last recycled; host_minor_faults() counts the same way.
   uint64_t cpu_ns() const;
   // Kill and reap now (idempotent).
   void kill();
@@ -99,7 +105,7 @@ private:
   stub::ResultPage* results_ = nullptr;
   uint64_t batch_entry_ = 0, batch_stack_ = 0;
   ChildCounters counters_;
-  uint64_t cpu_base_ns_ = 0;
+  uint64_t cpu_base_ns_ = 0, minflt_base_ = 0;
 };
 
 } // namespace gk::arch

@@ -192,9 +192,7 @@ void Kernel::run_in_guest(Task& t) {
   }
   m.owner = &t;
   if (m.as->mmu().pending()) {
-    ChildChannel ch(*m.child);
-    m.as->flush_host(ch);
-    m.regs_loaded = nullptr; // the stub ran on the child's registers
+    flush_host(t, m);
     if (now_ns() >= next_sample_ns_) sample_host_figures(m);
   }
   if (m.regs_loaded != &t || t.regs_dirty) {
@@ -228,6 +226,9 @@ void Kernel::run_in_guest(Task& t) {
   m.owner = nullptr;
   m.child_free.wake(1);
   t.syscall_nr = -1;
+  t.last_event = s.kind == arch::Stop::Kind::Syscall ? int64_t(t.regs.orig_rax)
+                 : s.kind == arch::Stop::Kind::Signal ? Task::kEventFault
+                                                      : Task::kEventOther;
   switch (s.kind) {
   case arch::Stop::Kind::Syscall: handle_syscall(t); break;
   case arch::Stop::Kind::Signal:
@@ -258,12 +259,28 @@ void Kernel::task_main(Task& t) {
   exit_thread(t, t.exit_code);
 }
 
-void Kernel::sample_host_figures(MmContext& m) {
-  if (!m.child || !m.child->alive()) return;
+void Kernel::flush_host(Task& t, MmContext& m) {
+  uint64_t before = stats_.mmu.batches;
+  ChildChannel ch(*m.child);
+  m.as->flush_host(ch);
+  m.regs_loaded = nullptr; // the stub ran on the child's registers
+  uint64_t runs = stats_.mmu.batches - before;
+  if (t.last_event >= 0 && uint64_t(t.last_event) < SyscallTable::kSize)
+    stats_.stub_runs_after_syscall[size_t(t.last_event)] += runs;
+  else if (t.last_event == Task::kEventFault)
+    stats_.stub_runs_after_fault += runs;
+  else
+    stats_.stub_runs_after_other += runs;
+}
+
+uint64_t Kernel::sample_host_figures(MmContext& m) {
+  if (!m.child || !m.child->alive()) return 0;
   uint64_t vmas = m.child->host_vmas_in_guest_space();
+  m.peak_host_vmas = std::max(m.peak_host_vmas, vmas);
   stats_.peak_host_vmas = std::max(stats_.peak_host_vmas, vmas);
   stats_.exit_host_vmas = vmas;
   next_sample_ns_ = now_ns() + 250'000'000; // reading maps costs ~0.3 us per host VMA
+  return vmas;
 }
 
 int Kernel::run() {

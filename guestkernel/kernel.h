@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "guestkernel/options.h"
 #include "guestkernel/sched/timers.h"
@@ -39,6 +40,14 @@ inline constexpr int64_t kErestartRestartBlock = -516;
 enum class PowerAction { None, PowerOff, Halt, Restart };
 const char* power_action_message(PowerAction a); // Linux's console line for it
 
+// One host child's figures over the life of one address space (--stats).
+struct ChildFigures {
+  int host_pid = 0, pid = 0; // pid: the guest process that used it last (0: none)
+  std::string comm;
+  uint64_t peak_host_vmas = 0, exit_host_vmas = 0, host_minor_faults = 0;
+  arch::ChildCounters stops;
+};
+
 struct KernelStats {
   std::array<uint64_t, SyscallTable::kSize> syscalls{};
   uint64_t unknown_syscalls = 0;
@@ -52,6 +61,13 @@ struct KernelStats {
   uint64_t exit_host_vmas = 0;
   uint64_t host_minor_faults = 0; // of children, summed at their end
   arch::ChildCounters stops;      // summed over children
+  // Stub runs by the guest event whose host ops they ran (Task::last_event).
+  std::array<uint64_t, SyscallTable::kSize> stub_runs_after_syscall{};
+  uint64_t stub_runs_after_fault = 0, stub_runs_after_other = 0;
+  // Per address space that ended, the first kMaxChildFigures of them.
+  static constexpr size_t kMaxChildFigures = 64;
+  std::vector<ChildFigures> children;
+  uint64_t children_unlisted = 0;
   uint64_t start_ns = 0, end_ns = 0;
 };
 
@@ -164,7 +180,11 @@ private:
   void handle_fault(Task& t, const arch::Stop& s);
   std::string trace_args(Task& t, const SyscallArgs& a, int64_t ret);
   void trace_syscall(Task& t, const SyscallArgs& a, const std::string& args, int64_t ret);
-  void sample_host_figures(MmContext& m);
+  // The child's host VMAs in guest space now (0 if it is gone); keeps the peaks.
+  uint64_t sample_host_figures(MmContext& m);
+  // Runs the host ops queued for m's child in its stub, on behalf of t (the
+  // caller holds the child); counts the stub runs to t's last event.
+  void flush_host(Task& t, MmContext& m);
   // A host child is done with its address space: add its figures to the stats.
   void account_child_end(MmContext& m, Process* owner);
   // lifecycle.cpp
@@ -215,7 +235,6 @@ private:
 };
 
 // --stats output (stats.cpp).
-void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c);
 void print_stats(FILE* out, const Kernel& k, const KernelStats& s);
 // Its host MMU and fault parts only (the FUSE export's mmu/stats).
 void print_mmu_stats(FILE* out, const Kernel& k, const KernelStats& s);

@@ -149,9 +149,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
     auto as = parent.mm->as->fork(stats_.mmu, stats_.faults);
     if (as && pm.as->mmu().pending()) {
       pm.owner = &parent;
-      ChildChannel ch(*pm.child);
-      pm.as->flush_host(ch);
-      pm.regs_loaded = nullptr;
+      flush_host(parent, pm);
       pm.owner = nullptr;
       pm.child_free.wake(1);
     }
@@ -176,6 +174,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
     p->exit_signal = int(flags & 0xff);
   }
   t->regs = parent.regs;
+  t->last_event = parent.last_event; // the child's first host ops are the clone's
   t->regs.rax = 0;
   t->regs_dirty = true;
   if (stack) t->regs.rsp = stack;
@@ -590,12 +589,25 @@ int64_t Kernel::wait_child(Task& t, int64_t pid, int options, int* status, sigin
 void Kernel::destroy_task(Task* t) { tasks_.erase(t->tid); }
 
 void Kernel::account_child_end(MmContext& m, Process* owner) {
+  ChildFigures f;
+  f.host_pid = m.child->pid();
+  if (owner) {
+    f.pid = owner->pid;
+    f.comm = owner->comm;
+  }
   if (m.child->alive()) {
-    sample_host_figures(m);
-    stats_.host_minor_faults += m.child->host_minor_faults();
+    f.exit_host_vmas = sample_host_figures(m);
+    f.host_minor_faults = m.child->host_minor_faults();
+    stats_.host_minor_faults += f.host_minor_faults;
     if (owner) owner->cpu_ns += m.child->cpu_ns();
   }
-  add_child_counters(stats_.stops, m.child->counters());
+  f.peak_host_vmas = m.peak_host_vmas;
+  f.stops = m.child->counters();
+  stats_.stops += f.stops;
+  if (stats_.children.size() < KernelStats::kMaxChildFigures)
+    stats_.children.push_back(std::move(f));
+  else
+    ++stats_.children_unlisted;
   m.child->reset_counters(); // a recycled child starts counting afresh
 }
 

@@ -27,18 +27,24 @@ std::vector<HostCallFigures> host_calls(const KernelStats& s) {
   return out;
 }
 
+// Stops and stub runs per guest syscall and per guest fault: each syscall or
+// fault is one ptrace stop of its own, and every stub run it caused is one more.
+struct PerEvent {
+  uint64_t events, stub_runs;
+  double stops_per() const { return events ? 1.0 + double(stub_runs) / double(events) : 0.0; }
+  double stub_runs_per() const { return events ? double(stub_runs) / double(events) : 0.0; }
+};
+
+PerEvent per_syscall(const KernelStats& s) {
+  PerEvent e{s.stops.stops_syscall, 0};
+  for (auto n : s.stub_runs_after_syscall) e.stub_runs += n;
+  return e;
+}
+
+PerEvent per_fault(const KernelStats& s) { return {s.fault_stops, s.stub_runs_after_fault}; }
+
 } // namespace
 
-void add_child_counters(arch::ChildCounters& sum, const arch::ChildCounters& c) {
-  sum.stops_syscall += c.stops_syscall;
-  sum.stops_signal += c.stops_signal;
-  sum.stops_stub += c.stops_stub;
-  sum.stops_other += c.stops_other;
-  sum.stub_runs += c.stub_runs;
-  sum.getregs += c.getregs;
-  sum.setregs += c.setregs;
-  sum.xstate_swaps += c.xstate_swaps;
-}
 
 namespace {
 
@@ -55,7 +61,12 @@ void print_faults(FILE* out, const KernelStats& s) {
 }
 
 void print_host_mmu(FILE* out, const Kernel& k, const KernelStats& s) {
-  fmt::print(out, "stub runs                {}\n", s.mmu.batches);
+  fmt::print(out, "stub runs                {} ({} after syscalls, {} after faults, {} other)\n", s.mmu.batches,
+             per_syscall(s).stub_runs, s.stub_runs_after_fault, s.stub_runs_after_other);
+  for (auto [what, e] : {std::pair{"syscall", per_syscall(s)}, std::pair{"fault", per_fault(s)}})
+    if (e.events)
+      fmt::print(out, "  per {:<7}            {:.3f} ptrace stops, {:.3f} stub runs\n", what, e.stops_per(),
+                 e.stub_runs_per());
   fmt::print(out, "host mm ops ({})       {:>10} {:>12} {:>10}\n", mm::backend_name(k.options().backend), "count",
              "total ms", "avg us");
   for (const auto& h : host_calls(s))
@@ -65,6 +76,15 @@ void print_host_mmu(FILE* out, const Kernel& k, const KernelStats& s) {
   fmt::print(out, "evictions (host ENOMEM)  {}\n", s.mmu.evictions);
   fmt::print(out, "child host VMAs          peak {} (sampled), at exit {}\n", s.peak_host_vmas, s.exit_host_vmas);
   fmt::print(out, "child host minor faults  {}\n", s.host_minor_faults);
+  fmt::print(out, "host children            {} address spaces ended\n", s.children.size() + s.children_unlisted);
+  constexpr size_t kShown = 8; // --stats-json has up to KernelStats::kMaxChildFigures
+  for (size_t i = 0; i < std::min(kShown, s.children.size()); ++i) {
+    const auto& c = s.children[i];
+    fmt::print(out, "  host pid {:<8} pid {:<6} {:<16} peak {} VMAs, {} at exit, {} minor faults, {} stub runs\n",
+               c.host_pid, c.pid, c.comm, c.peak_host_vmas, c.exit_host_vmas, c.host_minor_faults, c.stops.stub_runs);
+  }
+  if (s.children.size() + s.children_unlisted > kShown)
+    fmt::print(out, "  ({} more)\n", s.children.size() + s.children_unlisted - kShown);
 }
 
 void print_header(FILE* out, const Kernel& k, const KernelStats& s) {
@@ -122,6 +142,15 @@ std::string stats_json(const Kernel& k, const KernelStats& s) {
   j["processes"] = {{"forks", s.forks}, {"execs", s.execs}, {"host_children", s.host_children},
                     {"preemptions", s.preemptions}, {"guest_signals", s.guest_signals}};
   j["stub_runs"] = s.mmu.batches;
+  json by_nr = json::object();
+  for (size_t nr = 0; nr < s.stub_runs_after_syscall.size(); ++nr)
+    if (s.stub_runs_after_syscall[nr]) by_nr[syscall_name(nr)] = s.stub_runs_after_syscall[nr];
+  j["stub_runs_by_cause"] = {{"syscall", per_syscall(s).stub_runs}, {"fault", s.stub_runs_after_fault},
+                             {"other", s.stub_runs_after_other}, {"by_syscall", by_nr}};
+  auto per = [](const PerEvent& e) {
+    return json{{"count", e.events}, {"ptrace_stops", e.stops_per()}, {"stub_runs", e.stub_runs_per()}};
+  };
+  j["per_event"] = {{"syscall", per(per_syscall(s))}, {"fault", per(per_fault(s))}};
   json hc = json::object();
   for (const auto& h : host_calls(s)) hc[h.name] = {{"count", h.calls}, {"total_ms", h.total_ms}, {"avg_us", h.avg_us}};
   j["host_ops"] = hc;
@@ -129,6 +158,18 @@ std::string stats_json(const Kernel& k, const KernelStats& s) {
               {"evictions", s.mmu.evictions}};
   j["child"] = {{"peak_host_vmas", s.peak_host_vmas}, {"exit_host_vmas", s.exit_host_vmas},
                 {"host_minor_faults", s.host_minor_faults}};
+  json children = json::array();
+  for (const auto& c : s.children)
+    children.push_back({{"host_pid", c.host_pid}, {"pid", c.pid}, {"comm", c.comm},
+                        {"peak_host_vmas", c.peak_host_vmas}, {"exit_host_vmas", c.exit_host_vmas},
+                        {"host_minor_faults", c.host_minor_faults}, {"stub_runs", c.stops.stub_runs},
+                        {"ptrace_stops", {{"syscall", c.stops.stops_syscall}, {"signal", c.stops.stops_signal},
+                                          {"stub", c.stops.stops_stub}, {"other", c.stops.stops_other}}}});
+  j["children"] = children;
+  j["children_unlisted"] = s.children_unlisted;
+  std::ifstream max_map_count("/proc/sys/vm/max_map_count");
+  uint64_t mmc = 0;
+  if (max_map_count >> mmc) j["host_max_map_count"] = mmc;
   return j.dump(2) + "\n";
 }
 

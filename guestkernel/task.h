@@ -71,6 +71,7 @@ struct MmContext {
   uint64_t owner_since_ns = 0;  // for preemption
   bool interrupt_sent = false;
   int users = 0;                // tasks using this context
+  uint64_t peak_host_vmas = 0;  // --stats: sampled from the child's /proc
 };
 
 enum class TaskState { Runnable, Running, InGuest, Blocked, Dead };
@@ -116,6 +117,10 @@ struct Task {
   int exit_code = 0;             // exit(2)'s status, for the last thread of a process
   std::string comm;              // PR_SET_NAME of a thread other than the leader ("": the process's)
   int64_t syscall_nr = -1;       // the syscall being handled (for restarts)
+  // --stats: the guest event of the task's last stop, to which the host ops
+  // run before its next resume are counted: a syscall number, or one of:
+  static constexpr int64_t kEventOther = -1, kEventFault = -2;
+  int64_t last_event = kEventOther;
 };
 
 struct PosixTimer {

@@ -27,7 +27,7 @@ KernelStats stats_now(Kernel& k) {
     if (p->zombie || !t || !t->mm || !t->mm->child || !t->mm->child->alive() || !seen.insert(t->mm->child.get()).second)
       continue;
     const arch::HostChild& c = *t->mm->child;
-    add_child_counters(s.stops, c.counters());
+    s.stops += c.counters();
     s.host_minor_faults += c.host_minor_faults();
     s.exit_host_vmas = std::max(s.exit_host_vmas, c.host_vmas_in_guest_space());
     s.peak_host_vmas = std::max(s.peak_host_vmas, s.exit_host_vmas);

@@ -174,9 +174,14 @@ void Kernel::loop() {
     int n = epoll_wait(epoll_fd_, evs, 8, timeout_ms);
     for (int i = 0; i < n; ++i) {
       if (evs[i].data.fd == sigchld_fd_) {
-        signalfd_siginfo si;
-        while (read(sigchld_fd_, &si, sizeof si) == sizeof si)
-          if (si.ssi_signo != SIGCHLD) host_signal(int(si.ssi_signo));
+        // Four standard signals, none of which queues: one read of room for
+        // all of them drains the fd (reading until EAGAIN would cost every
+        // guest syscall one more host syscall). A signal after it makes the
+        // fd readable again; waitpid below finds every stopped child.
+        signalfd_siginfo si[4];
+        ssize_t got = read(sigchld_fd_, si, sizeof si);
+        for (ssize_t k = 0; got > 0 && k < got / ssize_t(sizeof si[0]); ++k)
+          if (si[k].ssi_signo != SIGCHLD) host_signal(int(si[k].ssi_signo));
       } else if (auto w = fd_watchers_.find(evs[i].data.fd); w != fd_watchers_.end()) {
         auto ready = w->second; // the callback may unwatch (and so destroy) itself
         ready(evs[i].events);

@@ -1,15 +1,16 @@
-/* bench_forkexec PROG [N]   (default N = 100)
+/* bench_forkexec PROG [N] [fork|vfork]   (default N = 100, fork)
  *
  * Cost of starting a program: after one warm-up round, times N rounds of
- * fork(); the child execve()s PROG with argv {PROG, NULL} and an empty
+ * fork() (or vfork()); the child execve()s PROG with argv {PROG, NULL} and an empty
  * environment (PROG should be a tiny static program that exits 0 at once,
  * e.g. true_static); the parent waitpid()s for it. Prints one JSON line:
- *   {"bench":"fork_exec_wait","iters":N,"ns_per_op":X}
+ *   {"bench":"fork_exec_wait","iters":N,"ns_per_op":X}   (vfork: "vfork_exec_wait")
  * The figure differs between runs; it is for bench/, not compared.
  * Exit status: 0; 2 if fork, execve or waitpid fails or PROG exits non-zero
  * (a failed execve makes the child exit 127); 64 bad usage. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,10 +23,12 @@ static double now_ns(void) {
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static int use_vfork;
+
 static int one_round(char *prog) {
   char *child_argv[] = {prog, NULL};
   char *child_envp[] = {NULL};
-  pid_t pid = fork();
+  pid_t pid = use_vfork ? vfork() : fork();
   if (pid < 0) {
     printf("bench_forkexec: fork failed: %s\n", err_text(errno));
     return -1;
@@ -49,7 +52,13 @@ static int one_round(char *prog) {
 
 int main(int argc, char **argv) {
   long n = 100;
-  if (argc < 2 || argc > 3 || argv[1][0] == '\0') goto usage;
+  if (argc < 2 || argc > 4 || argv[1][0] == '\0') goto usage;
+  if (argc > 3) {
+    if (strcmp(argv[3], "vfork") == 0)
+      use_vfork = 1;
+    else if (strcmp(argv[3], "fork") != 0)
+      goto usage;
+  }
   if (argc > 2) {
     char *end;
     n = strtol(argv[2], &end, 10);
@@ -60,9 +69,10 @@ int main(int argc, char **argv) {
   for (long i = 0; i < n; i++)
     if (one_round(argv[1]) != 0) return 2;
   double t1 = now_ns();
-  printf("{\"bench\":\"fork_exec_wait\",\"iters\":%ld,\"ns_per_op\":%.1f}\n", n, (t1 - t0) / (double)n);
+  printf("{\"bench\":\"%s\",\"iters\":%ld,\"ns_per_op\":%.1f}\n", use_vfork ? "vfork_exec_wait" : "fork_exec_wait", n,
+         (t1 - t0) / (double)n);
   return 0;
 usage:
-  fprintf(stderr, "usage: bench_forkexec PROG [N > 0]\n");
+  fprintf(stderr, "usage: bench_forkexec PROG [N > 0] [fork|vfork]\n");
   return 64;
 }

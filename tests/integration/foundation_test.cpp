@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -263,6 +264,51 @@ TEST_P(Foundation, StatsShowFewerOpsForContiguousRuns) {
   auto scat = stats_of(backend(), {guest_program("bench_fault-musl"), "4096", "scatter"}, "scatter");
   EXPECT_LT(total_host_ops(seq) * 2, total_host_ops(scat)) << seq.dump() << scat.dump();
   EXPECT_GT(seq["mmu"]["coalesced"].get<uint64_t>(), 0u);
+}
+
+// The host-side breakdown bench/ reads: stub runs split by the guest event
+// that caused them, per-event ratios, and one record per ended address space
+// whose sums are the totals.
+TEST_P(Foundation, StatsAttributeStubRunsAndListHostChildren) {
+  auto j = stats_of(backend(), {guest_program("bench_fork-musl"), "20"}, "fork");
+  const auto& cause = j["stub_runs_by_cause"];
+  uint64_t by_nr = 0;
+  for (auto& [name, n] : cause["by_syscall"].items()) by_nr += n.get<uint64_t>();
+  EXPECT_EQ(by_nr, cause["syscall"].get<uint64_t>());
+  EXPECT_EQ(cause["syscall"].get<uint64_t>() + cause["fault"].get<uint64_t>() + cause["other"].get<uint64_t>(),
+            j["stub_runs"].get<uint64_t>());
+  EXPECT_GT(cause["by_syscall"].value("fork", 0u) + cause["by_syscall"].value("clone", 0u), 0u) << cause.dump();
+  EXPECT_EQ(j["per_event"]["fault"]["count"], j["faults"]["host_fault_stops"]);
+  EXPECT_EQ(j["per_event"]["syscall"]["count"], j["ptrace_stops"]["syscall"]);
+  EXPECT_GE(j["per_event"]["syscall"]["ptrace_stops"].get<double>(), 1.0);
+
+  // pid 1 plus 21 forked children (one warm-up round), each its own address space.
+  const auto& kids = j["children"];
+  ASSERT_EQ(kids.size() + j["children_unlisted"].get<size_t>(), 22u) << kids.dump();
+  uint64_t minflt = 0, stub = 0, stops = 0;
+  std::map<int, std::vector<uint64_t>> by_host_pid; // minor faults of forked children per host child
+  for (const auto& c : kids) {
+    minflt += c["host_minor_faults"].get<uint64_t>();
+    stub += c["stub_runs"].get<uint64_t>();
+    for (auto& [k, n] : c["ptrace_stops"].items()) stops += n.get<uint64_t>();
+    if (c["pid"].get<int>() != 1) by_host_pid[c["host_pid"].get<int>()].push_back(c["host_minor_faults"]);
+  }
+  EXPECT_EQ(minflt, j["child"]["host_minor_faults"].get<uint64_t>());
+  EXPECT_EQ(stub, j["stub_runs"].get<uint64_t>());
+  uint64_t total_stops = 0;
+  for (auto& [k, n] : j["ptrace_stops"].items()) total_stops += n.get<uint64_t>();
+  EXPECT_EQ(stops, total_stops);
+  // Host children of dead address spaces are recycled; each use counts only
+  // its own host minor faults, not the ones of the uses before it. The first
+  // use of a host child also has the faults of the stub's start-up, so every
+  // later use (the same _exit at once) has fewer.
+  size_t recycled = 0;
+  for (const auto& [pid, faults] : by_host_pid) {
+    recycled += faults.size() - 1;
+    for (size_t i = 1; i < faults.size(); ++i)
+      EXPECT_LT(faults[i], faults[0]) << "host pid " << pid << " use " << i << ": " << kids.dump();
+  }
+  EXPECT_GT(recycled, 10u) << "host children were not recycled: " << kids.dump();
 }
 
 TEST_P(Foundation, KilledKernelLeavesNoHostProcess) {

@@ -1,0 +1,1 @@
+"""guestkernel benchmark suite (bench/run.py is the entry point)."""

@@ -31,7 +31,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gkbench import common, hostcost, micro, plots, proot, report, scaling, uml  # noqa: E402
+from gkbench import common, hostcost, micro, plots, proot, report, scaling, uml, wallclock  # noqa: E402
 from gkbench.common import REPO, Run, log  # noqa: E402
 
 ALL_BACKENDS = ("rfp", "mremap", "mmap")
@@ -52,6 +52,8 @@ SECTIONS = (
     Section("scaling", "first-touch fault cost and host VMAs against touched pages",
             scaling.run_scaling),
     Section("rss", "guest kernel RSS against sleeping guest processes", scaling.run_rss),
+    Section("wallclock", "whole programs: boot to init and to a shell prompt, gcc, python3",
+            wallclock.run_wallclock),
 )
 
 

@@ -297,7 +297,40 @@ def rss_table(res: dict) -> list[str]:
                                             for n in rss["procs"]], rows))
 
 
+def wallclock_tables(res: dict) -> list[str]:
+    wc = res.get("wallclock")
+    if not wc:
+        return []
+    systems = ["native"] + res["gk_systems"] + (["uml"] if res["uml"].get("available") else [])
+    lines = []
+    for pl in PLACEMENTS:
+        uml_boots = [b["boot_s"] for b in res["uml_boots"] if b.get("placement") == pl and "boot_s" in b]
+        rows = []
+        for row in wc["rows"]:
+            cells, gk_vals = [row], []
+            for s in systems:
+                e = wc["summary"].get(f"{row}|{s}/{pl}")
+                if s == "uml" and row == "boot to init" and uml_boots:
+                    cells.append(f"{statistics.median(uml_boots):.3f}")
+                elif e is None:
+                    cells.append("—")
+                elif not e["ok"]:
+                    cells.append("error")
+                else:
+                    cells.append(f"{e['median_s']:.3f}")
+                    if s.startswith("gk-"):
+                        gk_vals.append(e["median_s"])
+            rows.append(cells)
+        lines += ["", f"### Whole programs, {PLACEMENT_TITLE[pl]}", "",
+                  "Wall seconds, median over reps: boot to init (launch until init's first line, the "
+                  "same busybox root and /init under guestkernel and UML), boot to the console "
+                  "shell's prompt (natively: busybox `sh -i` starting on a pty), gcc -O2 -c of a "
+                  "500-line file and a python3 case, both under `--rootfs-ro /`:", ""]
+        lines += md_table(["row"] + systems, rows)
+    return lines
+
+
 def make_table(res: dict) -> str:
     lines = header(res) + micro_tables(res) + target_table(res) + ratio_table(res)
-    lines += hostcost_tables(res) + scaling_tables(res) + rss_table(res)
+    lines += hostcost_tables(res) + scaling_tables(res) + rss_table(res) + wallclock_tables(res)
     return "\n".join(lines) + "\n"

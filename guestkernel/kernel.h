@@ -164,6 +164,14 @@ private:
   void spawn_fiber(Task& t);
   void park(Task& t);
   void loop();
+  // host_wait.cpp: how the loop waits for host events.
+  void start_waiting();
+  void stop_waiting();
+  void wait_for_host(uint64_t now, int64_t wait_ns);
+  void wait_for_child(int64_t deadline_ns);
+  void wait_for_events(int64_t wait_ns);
+  void host_child_event(pid_t pid, int status);
+  int take_host_signal(); // a termination signal the host sent, or 0
   void dispatch_host_stop(pid_t pid, int status);
   int64_t preempt_check(uint64_t now);
   // boot.cpp: the root file system and the first process's place in it;
@@ -230,6 +238,9 @@ private:
   std::set<int> shutdown_waiting_;     // pids told to terminate, not gone yet
   Timers::Id shutdown_timer_ = 0;
   int sigchld_fd_ = -1, epoll_fd_ = -1;
+  timer_t deadline_timer_{};           // ends a blocking waitpid at the next timer (SIGALRM)
+  bool have_deadline_timer_ = false;
+  int64_t armed_deadline_ns_ = -1;
   std::map<int, std::function<void(uint32_t)>> fd_watchers_;
   uint64_t next_sample_ns_ = 0;
 };

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   // starts, so every thread leaves them to the loop.
   sigset_t term;
   sigemptyset(&term);
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&term, sig);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGALRM}) sigaddset(&term, sig); // SIGALRM: the loop's deadline timer
   sigprocmask(SIG_BLOCK, &term, nullptr);
   int status;
   bool restart;

@@ -1,7 +1,5 @@
 // The event loop and the fibers: run queue, block/wake, host stops.
 #include <signal.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -120,36 +118,8 @@ int64_t Kernel::preempt_check(uint64_t now) {
   return next;
 }
 
-int Kernel::watch_fd(int fd, uint32_t events, std::function<void(uint32_t)> ready) {
-  if (epoll_fd_ < 0) epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  epoll_event ev{};
-  ev.events = events;
-  ev.data.fd = fd;
-  bool known = fd_watchers_.count(fd);
-  if (epoll_ctl(epoll_fd_, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) != 0) return -errno;
-  fd_watchers_[fd] = std::move(ready);
-  return 0;
-}
-
-void Kernel::unwatch_fd(int fd) {
-  if (!fd_watchers_.erase(fd)) return;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-}
-
 void Kernel::loop() {
-  // SIGCHLD: some child stopped. The termination signals (blocked since
-  // main) are the host asking for a shutdown.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&sigs, sig);
-  sigprocmask(SIG_BLOCK, &sigs, nullptr);
-  sigchld_fd_ = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (epoll_fd_ < 0) epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.fd = sigchld_fd_;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, sigchld_fd_, &ev);
-
+  start_waiting();
   while (!shutdown_) {
     while (!runq_.empty() && !shutdown_) {
       Task* t = runq_.front();
@@ -169,30 +139,12 @@ void Kernel::loop() {
     int64_t wait_ns = timers_.until_next(now);
     int64_t pre = preempt_check(now);
     if (pre >= 0 && (wait_ns < 0 || pre < wait_ns)) wait_ns = pre;
-    int timeout_ms = wait_ns < 0 ? -1 : int((wait_ns + 999'999) / 1'000'000);
-    epoll_event evs[8];
-    int n = epoll_wait(epoll_fd_, evs, 8, timeout_ms);
-    for (int i = 0; i < n; ++i) {
-      if (evs[i].data.fd == sigchld_fd_) {
-        // Four standard signals, none of which queues: one read of room for
-        // all of them drains the fd (reading until EAGAIN would cost every
-        // guest syscall one more host syscall). A signal after it makes the
-        // fd readable again; waitpid below finds every stopped child.
-        signalfd_siginfo si[4];
-        ssize_t got = read(sigchld_fd_, si, sizeof si);
-        for (ssize_t k = 0; got > 0 && k < got / ssize_t(sizeof si[0]); ++k)
-          if (si[k].ssi_signo != SIGCHLD) host_signal(int(si[k].ssi_signo));
-      } else if (auto w = fd_watchers_.find(evs[i].data.fd); w != fd_watchers_.end()) {
-        auto ready = w->second; // the callback may unwatch (and so destroy) itself
-        ready(evs[i].events);
-      }
-    }
-    int status;
-    pid_t pid;
-    while ((pid = waitpid(-1, &status, WNOHANG | __WALL)) > 0) dispatch_host_stop(pid, status);
+    wait_for_host(now, wait_ns);
+    if (int sig = take_host_signal()) host_signal(sig);
     timers_.run_expired(now_ns());
     shutdown_progress();
   }
+  stop_waiting();
 }
 
 } // namespace gk

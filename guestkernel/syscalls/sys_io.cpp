@@ -132,8 +132,19 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
 }
 
 int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
-  auto f = c.proc().fds->get(int(a.a[0]));
+  int fd = int(a.a[0]);
+  auto f = c.proc().fds->get(fd);
   if (!f) return -EBADF;
+  switch (a.a[1]) { // the ones every file has (Linux's do_vfs_ioctl)
+  case FIOCLEX:
+  case FIONCLEX: c.proc().fds->set_cloexec(fd, a.a[1] == FIOCLEX); return 0;
+  case FIONBIO: {
+    int on;
+    if (c.mm().copy_from_user(&on, a.a[2], sizeof on)) return -EFAULT;
+    f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
+    return 0;
+  }
+  }
   IoCtx io{c.kernel, c.task};
   return f->ioctl_by(io, c.mm(), a.a[1], a.a[2]);
 }

@@ -306,6 +306,15 @@ static void test_create(void) {
   check(!isatty(fd) && errno == ENOTTY, "isatty: no (ENOTTY)");
   check_ret(ioctl(fd, FIONREAD, &(int){0}), 0, 0, "FIONREAD on an unconnected stream socket");
   close(fd);
+  fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  ioctl(fd, FIONBIO, &(int){1});
+  ioctl(fd, FIOCLEX);
+  check(fcntl(fd, F_GETFL) == (O_RDWR | O_NONBLOCK) && fcntl(fd, F_GETFD) == FD_CLOEXEC, "FIONBIO and FIOCLEX");
+  check_ret(recv(fd, rbuf, 1, 0), -1, EAGAIN, "a non-blocking receive: EAGAIN");
+  ioctl(fd, FIONBIO, &(int){0});
+  ioctl(fd, FIONCLEX);
+  check(fcntl(fd, F_GETFL) == O_RDWR && fcntl(fd, F_GETFD) == 0, "and back");
+  close(fd);
 
   int p[2];
   if (pipe(p)) return;

@@ -158,6 +158,7 @@ void UnixSock::release_sock(bool embryo) {
   queue.clear(); // passed files go with their messages
   path_ = {};
   changed();
+  collect_garbage();
 }
 
 void UnixSock::uncharge(size_t truesize) {

@@ -12,7 +12,8 @@
 //
 // The code is split by what it does: unix_sock.cpp (life, connections,
 // readiness), unix_bind.cpp (names), unix_stream.cpp (stream data),
-// unix_dgram.cpp (datagram and seqpacket data).
+// unix_dgram.cpp (datagram and seqpacket data), unix_gc.cpp (cycles of
+// sockets passed over each other).
 #pragma once
 #include <sys/un.h>
 
@@ -49,7 +50,8 @@ public:
   static int64_t create(int type, int protocol, std::shared_ptr<Sock>& out);
   // socketpair(2): two new sockets joined back to back.
   static void pair(UnixSock& a, UnixSock& b, const Ucred& creator);
-  explicit UnixSock(int type) : Sock(AF_UNIX, type) {}
+  explicit UnixSock(int type);
+  ~UnixSock() override;
 
   int64_t bind(IoCtx& io, const std::string& addr) override;
   int64_t connect(IoCtx& io, const std::string& addr, bool nonblock) override;
@@ -85,6 +87,10 @@ private:
   // Waits for the first message of the queue: 1 when there is one, 0 at
   // the end of input, or -errno (skb_recv_datagram).
   int64_t wait_for_skb(IoCtx& io, Timeout& t);
+
+  // unix_gc.cpp: closes sockets that only messages in flight keep open.
+  static void collect_garbage();
+  template <typename Fn> void for_each_skb(Fn fn);
 
   // unix_bind.cpp
   int64_t bind_path(IoCtx& io, const std::string& addr);

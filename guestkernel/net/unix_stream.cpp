@@ -91,7 +91,7 @@ int64_t UnixSock::stream_recvmsg(IoCtx& io, RecvArgs& a) {
   if (a.flags & MSG_OOB) return -EOPNOTSUPP;
   const bool peek = a.flags & MSG_PEEK;
   size_t size = a.data.left();
-  size_t target = (a.flags & MSG_WAITALL) ? size : std::min(size_t(rcvlowat), size);
+  size_t target = std::max<size_t>((a.flags & MSG_WAITALL) ? size : std::min(size_t(rcvlowat), size), 1);
   Timeout t = rcv_timeout(a.flags & MSG_DONTWAIT);
   std::optional<Ucred> cred;
   bool check_creds = false, got_cred = false;

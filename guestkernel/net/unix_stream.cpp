@@ -77,12 +77,7 @@ int64_t UnixSock::stream_sendmsg(IoCtx& io, SendArgs& a) {
     sent += size;
   }
   if (!broken) return int64_t(sent);
-  if (!sent && !(a.flags & MSG_NOSIGNAL)) {
-    siginfo_t info{};
-    info.si_signo = SIGPIPE;
-    info.si_code = SI_USER;
-    io.kernel.send_signal(io.task, info);
-  }
+  if (!sent && !(a.flags & MSG_NOSIGNAL)) io.kernel.send_sigpipe(io.task);
   return sent ? int64_t(sent) : -EPIPE;
 }
 

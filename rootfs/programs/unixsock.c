@@ -119,29 +119,17 @@ static const char *sockname(int fd, int peer) {
   return addr_text(&a, len);
 }
 
-static int bind_path(int fd, const char *path) {
+/* bind() or connect() to a path or an abstract name. */
+enum { BIND, CONNECT };
+static int name_call(int op, int fd, const char *name, int abstract) {
   struct sockaddr_un a;
-  socklen_t len = path_addr(&a, path);
-  return bind(fd, (struct sockaddr *)&a, len);
+  socklen_t len = abstract ? abstract_addr(&a, name) : path_addr(&a, name);
+  return op == BIND ? bind(fd, (struct sockaddr *)&a, len) : connect(fd, (struct sockaddr *)&a, len);
 }
-
-static int connect_path(int fd, const char *path) {
-  struct sockaddr_un a;
-  socklen_t len = path_addr(&a, path);
-  return connect(fd, (struct sockaddr *)&a, len);
-}
-
-static int bind_abstract(int fd, const char *name) {
-  struct sockaddr_un a;
-  socklen_t len = abstract_addr(&a, name);
-  return bind(fd, (struct sockaddr *)&a, len);
-}
-
-static int connect_abstract(int fd, const char *name) {
-  struct sockaddr_un a;
-  socklen_t len = abstract_addr(&a, name);
-  return connect(fd, (struct sockaddr *)&a, len);
-}
+#define bind_path(fd, path) name_call(BIND, fd, path, 0)
+#define connect_path(fd, path) name_call(CONNECT, fd, path, 0)
+#define bind_abstract(fd, name) name_call(BIND, fd, name, 1)
+#define connect_abstract(fd, name) name_call(CONNECT, fd, name, 1)
 
 static int sendto_path(int fd, const char *msg, const char *path) {
   struct sockaddr_un a;

@@ -27,13 +27,6 @@ namespace {
 
 constexpr const char* kUnimplemented = "unimplemented syscall";
 
-std::vector<std::string> listing(const std::string& dir) {
-  std::vector<std::string> v;
-  for (const auto& e : fs::directory_iterator(dir)) v.push_back(e.path().filename());
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 class Net : public ::testing::TestWithParam<std::string> {
 protected:
   static void SetUpTestSuite() { become_subreaper(); }

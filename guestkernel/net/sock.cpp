@@ -5,10 +5,11 @@
 namespace gk::net {
 
 Timeout Sock::timeout(int64_t ms) {
+  constexpr int64_t kCentury = 100LL * 365 * 86400 * 1000; // longer waits are forever (no overflow)
   Timeout t;
   if (ms == 0)
     t.expired = true;
-  else if (ms > 0)
+  else if (ms > 0 && ms < kCentury)
     t.deadline_ns = int64_t(Kernel::now_ns()) + ms * 1'000'000;
   return t;
 }

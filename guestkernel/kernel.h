@@ -146,6 +146,7 @@ public:
   void send_signal(Process& p, const siginfo_t& info);
   void send_signal(Task& t, const siginfo_t& info);
   void force_signal(Task& t, const siginfo_t& info); // synchronous faults: cannot be blocked or ignored
+  void send_sigpipe(Task& t); // with EPIPE from a write to a pipe or socket nobody reads
   bool signal_pending(const Task& t) const;
   // After rt_sigaction: a disposition that ignores `sig` drops what is pending.
   void sigaction_changed(Process& p, int sig);

@@ -159,6 +159,13 @@ void Kernel::send_signal(Process& p, const siginfo_t& info) {
     }
 }
 
+void Kernel::send_sigpipe(Task& t) {
+  siginfo_t info{};
+  info.si_signo = SIGPIPE;
+  info.si_code = SI_USER;
+  send_signal(t, info);
+}
+
 void Kernel::send_signal(Task& t, const siginfo_t& info) {
   Process& p = *t.proc;
   int sig = info.si_signo;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "guestkernel/syscalls/socket_args.h"
 #include "guestkernel/syscalls/syscall.h"
 #include "guestkernel/vfs/vfs.h"
 
@@ -62,15 +63,21 @@ std::shared_ptr<File> file_for(SyscallCtx& c, uint64_t fd, int need) {
   return f;
 }
 
+// A socket takes the caller's whole vector as one message: a datagram is
+// not cut at the kernel's copy chunks or at the buffers' boundaries.
+iovec one_buffer(uint64_t buf, uint64_t n) { return iovec{reinterpret_cast<void*>(buf), n}; }
+
 int64_t sys_read(SyscallCtx& c, const SyscallArgs& a) {
   auto f = file_for(c, a.a[0], O_RDONLY);
   if (!f) return -EBADF;
+  if (auto* s = net::as_socket(*f)) return socket_rw(c, *s, {one_buffer(a.a[1], a.a[2])}, false);
   return do_read(c, *f, a.a[1], a.a[2]);
 }
 
 int64_t sys_write(SyscallCtx& c, const SyscallArgs& a) {
   auto f = file_for(c, a.a[0], O_WRONLY);
   if (!f) return -EBADF;
+  if (auto* s = net::as_socket(*f)) return socket_rw(c, *s, {one_buffer(a.a[1], a.a[2])}, true);
   return do_write(c, *f, a.a[1], a.a[2]);
 }
 
@@ -92,6 +99,7 @@ int64_t sys_writev(SyscallCtx& c, const SyscallArgs& a) {
   if (!f) return -EBADF;
   std::vector<iovec> iov;
   if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
+  if (auto* s = net::as_socket(*f)) return socket_rw(c, *s, std::move(iov), true);
   int64_t total = 0;
   for (auto& v : iov) {
     if (!v.iov_len) continue;
@@ -108,6 +116,7 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
   if (!f) return -EBADF;
   std::vector<iovec> iov;
   if (int64_t r = read_iov(c, a.a[1], a.a[2], iov)) return r;
+  if (auto* s = net::as_socket(*f)) return socket_rw(c, *s, std::move(iov), false);
   // Regular files fill every buffer; a pipe or tty read stops after the
   // first buffer that got data, since another read could block.
   bool fill_all = f->fills_reads();
@@ -123,8 +132,19 @@ int64_t sys_readv(SyscallCtx& c, const SyscallArgs& a) {
 }
 
 int64_t sys_ioctl(SyscallCtx& c, const SyscallArgs& a) {
-  auto f = c.proc().fds->get(int(a.a[0]));
+  int fd = int(a.a[0]);
+  auto f = c.proc().fds->get(fd);
   if (!f) return -EBADF;
+  switch (a.a[1]) { // the ones every file has (Linux's do_vfs_ioctl)
+  case FIOCLEX:
+  case FIONCLEX: c.proc().fds->set_cloexec(fd, a.a[1] == FIOCLEX); return 0;
+  case FIONBIO: {
+    int on;
+    if (c.mm().copy_from_user(&on, a.a[2], sizeof on)) return -EFAULT;
+    f->flags = on ? f->flags | O_NONBLOCK : f->flags & ~O_NONBLOCK;
+    return 0;
+  }
+  }
   IoCtx io{c.kernel, c.task};
   return f->ioctl_by(io, c.mm(), a.a[1], a.a[2]);
 }

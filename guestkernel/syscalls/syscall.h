@@ -71,6 +71,9 @@ void release_locks_on_close(Kernel& k, Process& p, const std::shared_ptr<File>& 
 void register_poll_syscalls(SyscallTable& t);
 void register_eventfd_syscalls(SyscallTable& t);
 void register_epoll_syscalls(SyscallTable& t);
+void register_socket_syscalls(SyscallTable& t);
+void register_sockopt_syscalls(SyscallTable& t);
+void register_socket_msg_syscalls(SyscallTable& t);
 
 inline SyscallTable make_syscall_table() {
   SyscallTable t;
@@ -92,6 +95,9 @@ inline SyscallTable make_syscall_table() {
   register_poll_syscalls(t);
   register_eventfd_syscalls(t);
   register_epoll_syscalls(t);
+  register_socket_syscalls(t);
+  register_sockopt_syscalls(t);
+  register_socket_msg_syscalls(t);
   return t;
 }
 

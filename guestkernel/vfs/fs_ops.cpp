@@ -68,6 +68,7 @@ int64_t open_path(const OpCtx& c, const Path& p, int flags, std::shared_ptr<File
     a.ctime = a.mtime;
     if (int64_t r = p.inode().setattr(a)) return r;
   }
+  if (S_ISSOCK(st.st_mode)) return -ENXIO; // a socket is reached by connect(2), never opened
   if (S_ISFIFO(st.st_mode) && !p.inode().opens_itself()) {
     if (!c.io) return -ENXIO;
     return open_fifo(*c.io, p, flags & (O_ACCMODE | O_NONBLOCK | O_CLOEXEC), out);
@@ -132,7 +133,7 @@ int64_t open_at_depth(const OpCtx& c, const std::string& path, int flags, mode_t
 }
 } // namespace
 
-int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev) {
+int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev, Path* made) {
   mode_t type = mode & S_IFMT;
   if (type == 0) type = S_IFREG;
   if (type != S_IFREG && type != S_IFIFO && type != S_IFCHR && type != S_IFBLK && type != S_IFSOCK) return -EINVAL;
@@ -145,7 +146,9 @@ int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev) {
   if (slash) return -ENOENT;
   if (int64_t r = check_writable_dir(dir, c.creds)) return r;
   std::shared_ptr<Inode> ino;
-  return dir.inode().mknod(last, type | (mode & ~c.fs.umask & 07777), dev, owner_of(c.creds), ino);
+  if (int64_t r = dir.inode().mknod(last, type | (mode & ~c.fs.umask & 07777), dev, owner_of(c.creds), ino)) return r;
+  if (made) *made = Path{dir.mnt, std::make_shared<Dentry>(Dentry{last, dir.dentry, std::move(ino)})};
+  return 0;
 }
 
 int64_t mkdir(const OpCtx& c, const std::string& path, mode_t mode) {

@@ -23,7 +23,8 @@ struct OpCtx {
 int64_t open(const OpCtx& c, const std::string& path, int flags, mode_t mode, std::shared_ptr<File>& out);
 // Opens an already resolved path (O_CREAT and walking done).
 int64_t open_path(const OpCtx& c, const Path& p, int flags, std::shared_ptr<File>& out);
-int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev);
+// `made` (if given) gets the new node's path (a socket binds to it).
+int64_t mknod(const OpCtx& c, const std::string& path, mode_t mode, dev_t dev, Path* made = nullptr);
 int64_t mkdir(const OpCtx& c, const std::string& path, mode_t mode);
 int64_t rmdir(const OpCtx& c, const std::string& path);
 int64_t unlink(const OpCtx& c, const std::string& path);

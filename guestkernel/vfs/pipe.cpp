@@ -54,10 +54,7 @@ int64_t PipeEnd::write(IoCtx& io, const void* buf, size_t n) {
   size_t done = 0;
   while (done < n) {
     if (p.readers == 0) {
-      siginfo_t info{};
-      info.si_signo = SIGPIPE;
-      info.si_code = SI_USER;
-      io.kernel.send_signal(io.task, info);
+      io.kernel.send_sigpipe(io.task);
       return done ? int64_t(done) : -EPIPE;
     }
     size_t room = Pipe::kCapacity - p.data.size();

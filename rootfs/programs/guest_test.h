@@ -18,6 +18,7 @@
 #define GUEST_TEST_H
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -70,12 +71,51 @@ static inline const char *errno_name(int e) {
   case EBADFD: return "EBADFD";
   case ENXIO: return "ENXIO";
   case ESPIPE: return "ESPIPE";
+  case EDOM: return "EDOM";
+  case ENOTSOCK: return "ENOTSOCK";
+  case EDESTADDRREQ: return "EDESTADDRREQ";
+  case EMSGSIZE: return "EMSGSIZE";
+  case EPROTOTYPE: return "EPROTOTYPE";
+  case ENOPROTOOPT: return "ENOPROTOOPT";
+  case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+  case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
+  case EAFNOSUPPORT: return "EAFNOSUPPORT";
+  case EADDRINUSE: return "EADDRINUSE";
+  case ECONNABORTED: return "ECONNABORTED";
+  case ECONNRESET: return "ECONNRESET";
+  case ENOBUFS: return "ENOBUFS";
+  case EISCONN: return "EISCONN";
+  case ENOTCONN: return "ENOTCONN";
+  case ECONNREFUSED: return "ECONNREFUSED";
   default: {
     static char buf[32];
     snprintf(buf, sizeof buf, "errno %d", e);
     return buf;
   }
   }
+}
+
+/* poll/epoll event bits in words ("POLLIN|POLLOUT"; "0" for none). The
+ * EPOLL* bits that matter here have the same values as the POLL* ones. */
+static inline const char *ev_text(unsigned ev) {
+  static const struct {
+    unsigned bit;
+    const char *name;
+  } names[] = {{POLLIN, "POLLIN"},         {POLLPRI, "POLLPRI"},       {POLLOUT, "POLLOUT"},
+               {POLLERR, "POLLERR"},       {POLLHUP, "POLLHUP"},       {POLLNVAL, "POLLNVAL"},
+               {POLLRDNORM, "POLLRDNORM"}, {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"},
+               {POLLWRBAND, "POLLWRBAND"}, {POLLRDHUP, "POLLRDHUP"}};
+  static char buf[192];
+  buf[0] = 0;
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (!(ev & names[i].bit)) continue;
+    if (buf[0]) strcat(buf, "|");
+    strcat(buf, names[i].name);
+    ev &= ~names[i].bit;
+  }
+  if (ev) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s0x%x", buf[0] ? "|" : "", ev);
+  if (!buf[0]) strcpy(buf, "0");
+  return buf;
 }
 
 /* Symbolic signal name. Real-time signals are named relative to the libc's

@@ -50,29 +50,6 @@ static void on_usr1(int sig) {
   usr1_count++;
 }
 
-/* poll/epoll event bits in words ("POLLIN|POLLOUT"; "0" for none). The
- * EPOLL* bits that matter here have the same values as the POLL* ones. */
-static const char *ev_text(unsigned ev) {
-  static const struct {
-    unsigned bit;
-    const char *name;
-  } names[] = {{POLLIN, "POLLIN"},         {POLLPRI, "POLLPRI"},       {POLLOUT, "POLLOUT"},
-               {POLLERR, "POLLERR"},       {POLLHUP, "POLLHUP"},       {POLLNVAL, "POLLNVAL"},
-               {POLLRDNORM, "POLLRDNORM"}, {POLLRDBAND, "POLLRDBAND"}, {POLLWRNORM, "POLLWRNORM"},
-               {POLLWRBAND, "POLLWRBAND"}, {POLLRDHUP, "POLLRDHUP"}};
-  static char buf[192];
-  buf[0] = 0;
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-    if (!(ev & names[i].bit)) continue;
-    if (buf[0]) strcat(buf, "|");
-    strcat(buf, names[i].name);
-    ev &= ~names[i].bit;
-  }
-  if (ev) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s0x%x", buf[0] ? "|" : "", ev);
-  if (!buf[0]) strcpy(buf, "0");
-  return buf;
-}
-
 /* A call returned r (errno err) and reported events ev; it should have
  * returned want_r with events want_ev. */
 __attribute__((format(printf, 6, 7))) static int check_ev(long r, int err, long want_r, unsigned ev, unsigned want_ev,

@@ -52,7 +52,22 @@ static const long calls[] = {
     SYS_pipe2, SYS_dup3, SYS_prlimit64, SYS_getrandom, SYS_rt_sigpending, SYS_get_robust_list,
     SYS_set_robust_list, SYS_getpgid, SYS_getsid, SYS_setitimer, SYS_getitimer, SYS_openat, SYS_stat,
     SYS_lstat, SYS_faccessat, SYS_tgkill, 999, 1000, 100000, -5,
+    SYS_socket, SYS_socketpair, SYS_bind, SYS_connect, SYS_listen, SYS_accept4, SYS_getsockname,
+    SYS_getpeername, SYS_sendto, SYS_recvfrom, SYS_sendmsg, SYS_recvmsg, SYS_shutdown, SYS_setsockopt,
+    SYS_getsockopt, SYS_sendmmsg, SYS_recvmmsg,
 };
+
+/* A unix socket address (a short path or abstract name) half the time,
+ * so that sockets get names and find each other. */
+static void socket_address(long *addr, long *len) {
+  static char a[110];
+  if (next() & 1) return;
+  a[0] = 1; /* AF_UNIX */
+  a[1] = 0;
+  for (unsigned i = 2; i < sizeof a; i++) a[i] = "ab\0/."[next() % 5];
+  *addr = (long)a;
+  *len = (long)(next() % sizeof a);
+}
 
 int main(int argc, char** argv) {
   int rounds = argc > 1 ? atoi(argv[1]) : 20;
@@ -73,6 +88,13 @@ int main(int argc, char** argv) {
         if (nr == SYS_tgkill) a0 = getpid(), a1 = getpid(); /* only ever ourselves */
         if (nr == SYS_read && (a0 == 0)) a0 = -1;           /* never wait for the console */
         if (nr == SYS_setitimer || nr == SYS_timer_settime) continue; /* a SIGALRM would end the round early */
+        if (nr == SYS_socket || nr == SYS_socketpair) { /* mostly AF_UNIX, never blocking */
+          if (next() & 1) a0 = 1;
+          a1 = (long)(next() % 6) | 04000;
+        }
+        if (nr == SYS_accept4) a3 |= 04000;
+        if (nr == SYS_bind || nr == SYS_connect) socket_address(&a1, &a2);
+        if (nr == SYS_sendto) socket_address(&a4, &a5);
         syscall(nr, a0, a1, a2, a3, a4, a5);
       }
       _exit(0);

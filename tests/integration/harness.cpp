@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -37,6 +39,13 @@ std::string kernel_binary() { return GK_BINARY; }
 std::string rootfs_dir() { return GK_ROOTFS; }
 std::string guest_program(const std::string& name) { return rootfs_dir() + "/" + name; }
 std::string default_rootfs_dir() { return GK_DEFAULT_ROOTFS; }
+
+std::vector<std::string> listing(const std::string& dir) {
+  std::vector<std::string> v;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) v.push_back(e.path().filename());
+  std::sort(v.begin(), v.end());
+  return v;
+}
 
 std::vector<std::string> default_guest_env() {
   return {"HOME=/", "TERM=linux", "PATH=/sbin:/bin:/usr/sbin:/usr/bin"};

@@ -28,6 +28,8 @@ std::string kernel_binary();
 std::string rootfs_dir();
 std::string guest_program(const std::string& name); // rootfs_dir()/name
 std::string default_rootfs_dir(); // the busybox root file system, build/rootfs/default-root
+// The names in a host directory, sorted.
+std::vector<std::string> listing(const std::string& dir);
 
 // `guestkernel --mmu=<backend> [extra...] -- program args...`
 std::vector<std::string> guest_cmd(const std::string& backend, const std::vector<std::string>& extra,

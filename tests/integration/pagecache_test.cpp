@@ -43,13 +43,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-std::vector<std::string> listing(const std::string& dir) {
-  std::vector<std::string> v;
-  for (const auto& e : fs::directory_iterator(dir)) v.push_back(e.path().filename());
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 class PageCache : public ::testing::TestWithParam<std::string> {
 protected:
   static void SetUpTestSuite() { become_subreaper(); }

@@ -327,12 +327,24 @@ FaultResult AddressSpace::fault(uint64_t addr, Access access, bool from_guest) {
   }
   // Mirror the faulting page and, around it, every neighbour in the same
   // aligned window of the VMA (demand-zero ones included), so sequential
-  // touches cost one round trip per window instead of one per page.
-  uint64_t window = uint64_t(cfg_.fault_around) * kPageSize;
+  // touches cost one round trip per window instead of one per page. A
+  // fault right where the last window ended is a sequential streak: its
+  // window starts there and doubles, up to kAroundGrowth times the
+  // configured one (as readahead grows), so a long sequential touch costs
+  // a few dozen faults, not one per window.
+  constexpr uint64_t kAroundGrowth = 32;
   uint64_t lo = va, hi = va + kPageSize;
-  if (cfg_.fault_around > 1 && pm_.buddy().free_frames() > 4ULL * cfg_.fault_around) {
-    lo = std::max(v->start, va & ~(window - 1));
-    hi = std::min(v->end, (va & ~(window - 1)) + window);
+  if (cfg_.fault_around > 1) {
+    bool streak = va == around_next_;
+    uint64_t pages = streak ? std::min(around_pages_ * 2, kAroundGrowth * cfg_.fault_around) : cfg_.fault_around;
+    if (pm_.buddy().free_frames() > 4 * pages) {
+      uint64_t window = pages * kPageSize;
+      uint64_t start = streak ? va : va & ~(window - 1); // a fresh window is aligned
+      lo = std::max(v->start, start);
+      hi = std::min(v->end, start + window);
+      around_pages_ = pages;
+      around_next_ = hi;
+    }
   }
   for (uint64_t a = lo; a < hi; a += kPageSize) {
     uint64_t* n = a == va ? e : nullptr;

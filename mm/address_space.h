@@ -162,6 +162,10 @@ private:
   HostMmu mmu_;
   FaultCounters& faults_;
   MmConfig cfg_;
+  // Fault-around grows along a sequential streak: a fault at around_next_
+  // (where the last window ended) maps twice the last window's pages.
+  uint64_t around_next_ = 0;
+  uint64_t around_pages_ = 0;
   uint64_t brk_start_ = 0, brk_ = 0;
   uint64_t resident_ = 0;
   // Frames unmapped by another address space's truncate while our host

@@ -74,7 +74,7 @@ void BuddyAllocator::take(uint64_t pfn, FrameKind kind) {
   f.kind = kind;
   f.refcount = 1;
   f.order = 0;
-  f.flags = 0;
+  f.flags &= Frame::kUsed;
 }
 
 std::optional<uint64_t> BuddyAllocator::alloc(unsigned order, FrameKind kind) {
@@ -125,7 +125,7 @@ void BuddyAllocator::free(uint64_t pfn) {
   assert(pfn < frames_.size() && frames_[pfn].kind != FrameKind::Free);
   frames_[pfn].kind = FrameKind::Free;
   frames_[pfn].refcount = 0;
-  frames_[pfn].flags = 0;
+  frames_[pfn].flags &= Frame::kUsed;
   unsigned order = 0;
   ++free_frames_;
   while (order < kMaxOrder) {

@@ -17,6 +17,10 @@ struct Frame {
   FrameKind kind = FrameKind::Free;
   uint16_t flags = 0;
   static constexpr uint16_t kFreeHead = 1; // first frame of a free buddy block
+  // Has held data since physmem was created. A frame without it is still a
+  // hole of the memfd, all zero: allocation need not clear it, and not
+  // touching it spares the kernel a host page fault of its own.
+  static constexpr uint16_t kUsed = 2;
 };
 
 } // namespace gk::mm

@@ -41,7 +41,11 @@ std::optional<uint64_t> PhysMem::alloc_zeroed(FrameKind kind, std::optional<uint
   if (hint && buddy_.alloc_at(*hint, kind)) pfn = hint;
   else pfn = buddy_.alloc(0, kind);
   if (!pfn && reclaim && reclaim()) pfn = buddy_.alloc(0, kind);
-  if (pfn) memset(frame_ptr(*pfn), 0, kPageSize);
+  if (pfn) {
+    Frame& f = buddy_.frame(*pfn);
+    if (f.flags & Frame::kUsed) memset(frame_ptr(*pfn), 0, kPageSize);
+    f.flags |= Frame::kUsed;
+  }
   return pfn;
 }
 

@@ -149,14 +149,14 @@ void Kernel::wait_for_host(uint64_t now, int64_t wait_ns) {
 }
 
 // `deadline_ns`: absolute CLOCK_MONOTONIC, -1 for none. The host timer is
-// re-armed only when the deadline moves.
+// re-armed only when it would fire too late (or has fired): one that fires
+// early costs a spurious wake-up, while re-arming at every wait (the
+// preemption deadline moves on at every resume) would cost a host syscall.
 void Kernel::wait_for_child(int64_t deadline_ns) {
-  if (deadline_ns != armed_deadline_ns_) {
+  if (deadline_ns >= 0 && (armed_deadline_ns_ < 0 || deadline_ns < armed_deadline_ns_ || g_deadline_passed)) {
     itimerspec its{};
-    if (deadline_ns > 0) {
-      its.it_value.tv_sec = deadline_ns / 1'000'000'000;
-      its.it_value.tv_nsec = deadline_ns % 1'000'000'000;
-    }
+    its.it_value.tv_sec = deadline_ns / 1'000'000'000;
+    its.it_value.tv_nsec = deadline_ns % 1'000'000'000;
     g_deadline_passed = 0;
     timer_settime(deadline_timer_, TIMER_ABSTIME, &its, nullptr);
     armed_deadline_ns_ = deadline_ns;

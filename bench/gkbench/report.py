@@ -179,7 +179,7 @@ def ratio_table(res: dict) -> list[str]:
     return (["", "### Against the raw ptrace round trip",
              "", "A syscall needs at least one round trip; a fault two (the SIGSEGV stop, "
                  "and the stub run that maps the page). Below 1: work was avoided "
-                 "(fault-around maps 16 pages per fault).", ""]
+                 "(fault-around maps 16 pages per fault, growing along a sequential streak).", ""]
             + md_table(["guest time / round trips", "placement"] + gk, rows))
 
 

@@ -26,6 +26,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -192,11 +193,8 @@ bool env_set(const char* name) {
   return v && *v && std::string(v) != "0";
 }
 
-class Busybox : public ::testing::TestWithParam<std::string> {
+class Busybox : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   // Runs CMD natively (twice: it must be deterministic once normalized) and
   // in the guest, each over a fresh copy of the tree, and compares.
   void same(const std::string& cmd, const std::vector<Sub>& subs = {}) {

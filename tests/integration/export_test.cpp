@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -116,10 +117,8 @@ std::map<uint64_t, std::pair<uint64_t, bool>> host_mirrors(const std::string& ho
   return out;
 }
 
-class Export : public ::testing::TestWithParam<std::string> {
+class Export : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-
   void SetUp() override {
     char tmpl[] = "/tmp/gk-export-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -135,7 +134,7 @@ protected:
     }
     if (out_ >= 0) close(out_);
     EXPECT_TRUE(unmounted_within(dir_, 3000)) << "the export is still mounted on " << dir_;
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
+    GuestTest::TearDown();
     rmdir(dir_.c_str());
     unlink((work_ + "/kernel.err").c_str());
     unlink((work_ + "/layout.svg").c_str());

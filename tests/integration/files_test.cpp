@@ -4,17 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
 
 namespace {
 
-class Files : public ::testing::TestWithParam<std::string> {
+class Files : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   void same_as_native(const std::string& name, const std::vector<std::string>& args) {
     for (const std::string libc : {"musl", "glibc"}) {
       std::vector<std::string> argv = {guest_program(name + "-" + libc)};

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -22,11 +23,8 @@ namespace {
 
 const std::vector<std::string> kLibcs = {"musl", "glibc"};
 
-class Foundation : public ::testing::TestWithParam<std::string> {
+class Foundation : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-  const std::string& backend() const { return GetParam(); }
   RunResult guest(const std::vector<std::string>& prog, const std::vector<std::string>& extra = {},
                   const RunOptions& o = {}) {
     return run(guest_cmd(backend(), extra, prog), o);

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -27,22 +28,9 @@ namespace {
 
 constexpr const char* kUnimplemented = "unimplemented syscall";
 
-class Net : public ::testing::TestWithParam<std::string> {
+class Net : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override {
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
-    for (const auto& d : dirs_) fs::remove_all(d);
-  }
-
-  std::string dir(const std::string& tag) {
-    auto d = fs::path(kernel_binary()).parent_path() /
-             ("net-test-" + tag + "-" + GetParam() + "-" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    dirs_.push_back(d);
-    return d;
-  }
+  std::string dir(const std::string& tag) { return scratch_dir("net-" + tag); }
 
   RunResult native_unixsock(const std::string& libc) {
     return run({guest_program("unixsock-" + libc), dir("native-" + libc)});
@@ -58,8 +46,6 @@ protected:
     EXPECT_EQ(g.out, native.out) << what << "\n" << g.err;
     EXPECT_EQ(g.err.find(kUnimplemented), std::string::npos) << what << "\n" << g.err;
   }
-
-  std::vector<std::string> dirs_;
 };
 
 } // namespace

@@ -22,19 +22,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string scratch(const std::string& tag) {
-  auto d = fs::path(kernel_binary()).parent_path() / ("pagecache-test-" + tag + "-" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -43,18 +37,9 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-class PageCache : public ::testing::TestWithParam<std::string> {
+class PageCache : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override {
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
-    for (const auto& d : dirs_) fs::remove_all(d);
-  }
-
-  std::string dir(const std::string& tag) {
-    dirs_.push_back(scratch(tag + "-" + GetParam()));
-    return dirs_.back();
-  }
+  std::string dir(const std::string& tag) { return scratch_dir("pagecache-" + tag); }
 
   // The program run natively on a host directory: its output and result file.
   RunResult native(const std::string& libc, std::string& result) {
@@ -73,8 +58,6 @@ protected:
     fs::copy_file(guest_program("pagecache-" + libc), root + "/bin/pagecache");
     return root;
   }
-
-  std::vector<std::string> dirs_;
 };
 
 } // namespace

@@ -8,17 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
 
 namespace {
 
-class Processes : public ::testing::TestWithParam<std::string> {
+class Processes : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   // Runs NAME-<libc> with args natively and in the guest; both must agree.
   void same_as_native(const std::string& name, std::vector<std::string> args = {},
                       std::vector<std::string> libcs = {"musl", "glibc"}) {

@@ -3,17 +3,15 @@
 // figures, under each MMU backend.
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
 
 namespace {
 
-class Procfs : public ::testing::TestWithParam<std::string> {
+class Procfs : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   // busybox (the host's static one) runs `script` with the standalone shell.
   RunResult busybox_sh(const std::string& script, std::vector<std::string> extra = {}) {
     return run(guest_cmd(GetParam(), extra, {"/usr/bin/busybox", "sh", "-c", script}));

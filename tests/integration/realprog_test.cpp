@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -66,19 +67,12 @@ void make_tree(const fs::path& t) {
   utimensat(AT_FDCWD, t.c_str(), ts, 0);
 }
 
-class RealPrograms : public ::testing::TestWithParam<std::string> {
+class RealPrograms : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
   void SetUp() override {
-    // Next to the kernel binary: the host's /tmp is the user's, and the guest sees it too.
-    dir_ = fs::path(kernel_binary()).parent_path() / ("realprog-" + GetParam() + "-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
+    dir_ = scratch_dir("realprog");
     make_tree(dir_ / "native");
     make_tree(dir_ / "guest");
-  }
-  void TearDown() override {
-    fs::remove_all(dir_);
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
   }
 
   // Runs `script` with bash in its own copy of the tree, natively and in

@@ -22,6 +22,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -30,14 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr time_t kTreeTime = 1000000000;
-
-// A fresh scratch directory for this test and backend.
-std::string scratch(const std::string& tag) {
-  auto d = fs::path(kernel_binary()).parent_path() / ("rootfs-test-" + tag + "-" + std::to_string(getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 void write_file(const std::string& path, const std::string& content, mode_t mode = 0644) {
   std::ofstream(path, std::ios::binary) << content;
@@ -179,26 +172,15 @@ std::vector<std::string> names_in(const std::string& dir) {
   return v;
 }
 
-class RootFs : public ::testing::TestWithParam<std::string> {
+class RootFs : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root (native chroot runs)";
   }
-  void TearDown() override {
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
-    for (auto& d : scratch_dirs_) fs::remove_all(d);
-  }
-  std::string make_scratch(const std::string& tag) {
-    scratch_dirs_.push_back(scratch(tag + "-" + GetParam()));
-    return scratch_dirs_.back();
-  }
+  std::string make_scratch(const std::string& tag) { return scratch_dir("rootfs-" + tag); }
   RunResult guest(const std::vector<std::string>& kernel_args, const std::vector<std::string>& prog) {
     return run(guest_cmd(GetParam(), kernel_args, prog));
   }
-
-private:
-  std::vector<std::string> scratch_dirs_;
 };
 
 TEST_P(RootFs, HostProgramsSeeATreeAsNatively) {

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 
 using namespace gk::test;
@@ -21,32 +22,18 @@ namespace {
 
 constexpr long kTmpfsMagic = 0x01021994;
 
-class Tmpfs : public ::testing::TestWithParam<std::string> {
+class Tmpfs : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override {
-    EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind";
-    for (const auto& d : dirs_) fs::remove_all(d);
-  }
-
-  std::string fresh(const fs::path& parent, const std::string& tag) {
-    auto d = parent / ("gk-tmpfs-test-" + tag + "-" + GetParam() + "-" + std::to_string(getpid()));
-    fs::remove_all(d);
-    fs::create_directories(d);
-    dirs_.push_back(d);
-    return d;
-  }
-
   // A directory on the host's own tmpfs, or "" when there is none.
   std::string native_tmpfs_dir(const std::string& tag) {
     struct statfs sf;
     if (statfs("/dev/shm", &sf) || sf.f_type != kTmpfsMagic || access("/dev/shm", W_OK)) return "";
-    return fresh("/dev/shm", tag);
+    return scratch_dir("tmpfs-" + tag, "/dev/shm");
   }
 
   // A root for --rootfs holding PROG as /PROG and empty /tmp and /mnt.
   std::string root_with(const std::string& prog) {
-    std::string root = fresh(fs::path(kernel_binary()).parent_path(), "root-" + prog);
+    std::string root = scratch_dir("tmpfs-root-" + prog);
     fs::create_directories(root + "/tmp");
     fs::create_directories(root + "/mnt");
     fs::copy_file(guest_program(prog), root + "/" + prog);
@@ -67,8 +54,6 @@ protected:
       EXPECT_EQ(g.out, n.out) << g.err;
     }
   }
-
-  std::vector<std::string> dirs_;
 };
 
 } // namespace
@@ -99,7 +84,7 @@ TEST_P(Tmpfs, ASmallMountFillsUpWithEnospcAndSigbus) {
     EXPECT_EQ(g.out, expected) << g.err;
     // Natively too, where a private mount namespace can be had.
     if (geteuid() == 0 && access("/usr/bin/unshare", X_OK) == 0) {
-      std::string nd = fresh(fs::path(kernel_binary()).parent_path(), "native-mnt-" + libc);
+      std::string nd = scratch_dir("tmpfs-native-mnt-" + libc);
       RunResult n = run({"/usr/bin/unshare", "-m", "--propagation", "private", guest_program(prog), nd, "mount"});
       if (n.status == 0) {
         EXPECT_EQ(n.out, expected) << "natively";

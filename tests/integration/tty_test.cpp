@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/pty.h"
 
@@ -33,11 +34,8 @@ std::vector<std::string> guest_env_args() {
   return v;
 }
 
-class Tty : public ::testing::TestWithParam<std::string> {
+class Tty : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   std::vector<std::string> guest_shell() {
     return guest_cmd(GetParam(), guest_env_args(), {"/usr/bin/busybox", "sh", "-i"});
   }

@@ -30,7 +30,7 @@ int64_t Kernel::boot_fs(Process& init) {
   std::string dir = host_root ? "/" : opts_.rootfs;
   std::shared_ptr<drivers::HostFs> hostfs;
   if (int64_t r = drivers::HostFs::create(dir, host_root || opts_.rootfs_ro, hostfs)) {
-    fmt::print(stderr, "guestkernel: cannot use {} as the root file system: {}\n", dir, strerror(int(-r)));
+    say(LOG_ERR, fmt::format("cannot use {} as the root file system: {}", dir, strerror(int(-r))));
     return r;
   }
   // `--rootfs-ro /` is the host's own / too, and boots the same as no option.
@@ -88,7 +88,8 @@ int64_t Kernel::start_init(Task& t) {
     std::vector<std::string> argv = {opts_.program};
     argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
     int64_t r = exec(t, opts_.program, argv, opts_.env, &why);
-    if (r < 0) fmt::print(stderr, "guestkernel: cannot start {}\n", why);
+    if (r < 0) say(LOG_ERR, "cannot start " + why);
+    else say(LOG_INFO, fmt::format("Run {} as init process", opts_.program), false);
     return r;
   }
   // As Linux: init= must work; otherwise the usual places, in order.
@@ -98,18 +99,19 @@ int64_t Kernel::start_init(Task& t) {
   for (const auto& path : tries) {
     r = exec(t, path, {path}, opts_.env, &why);
     if (r == 0) {
-      if (!opts_.quiet)
-        fmt::print(stderr, "guestkernel: booted {} in {:.1f} ms: --mmu={} --trap={} --mem={}M, root {}; running {} as init\n",
-                   kGuestRelease, double(now_ns() - stats_.start_ns) / 1e6, mm::backend_name(opts_.backend), opts_.trap,
-                   opts_.mem_bytes >> 20, describe_root(opts_), path);
+      say(LOG_INFO, fmt::format("booted {} in {:.1f} ms: --mmu={} --trap={} --mem={}M, root {}; running {} as init",
+                                kGuestRelease, double(now_ns() - stats_.start_ns) / 1e6, mm::backend_name(opts_.backend),
+                                opts_.trap, opts_.mem_bytes >> 20, describe_root(opts_), path),
+          !opts_.quiet);
+      say(LOG_INFO, fmt::format("Run {} as init process", path), false);
       return 0;
     }
     if (!opts_.init.empty() || r != -ENOENT)
-      fmt::print(stderr, "guestkernel: cannot run init {}\n", why);
+      say(LOG_ERR, "cannot run init " + why);
   }
   if (opts_.init.empty())
-    fmt::print(stderr, "guestkernel: no working init found in {}: tried /sbin/init, /etc/init, /bin/init and /bin/sh "
-                       "(give --init PATH)\n", describe_root(opts_));
+    say(LOG_ERR, fmt::format("no working init found in {}: tried /sbin/init, /etc/init, /bin/init and /bin/sh "
+                             "(give --init PATH)", describe_root(opts_)));
   return r;
 }
 

@@ -118,8 +118,8 @@ void Kernel::handle_syscall(Task& t) {
     ++stats_.unknown_syscalls;
     if (a.nr < SyscallTable::kSize) ++stats_.syscalls[a.nr];
     if (unknown_logged_.insert(a.nr).second)
-      fmt::print(stderr, "guestkernel: pid {} ({}) called unimplemented syscall {} ({}); returning ENOSYS\n",
-                 t.proc->pid, t.proc->comm, syscall_name(a.nr), a.nr);
+      say(LOG_WARNING, fmt::format("pid {} ({}) called unimplemented syscall {} ({}); returning ENOSYS", t.proc->pid,
+                                   t.proc->comm, syscall_name(a.nr), a.nr));
     ret = -ENOSYS;
   }
   if (trace_.syscall) trace_syscall(t, a, ret == kSyscallNoReturn ? before : trace_args(t, a, ret), ret);
@@ -161,8 +161,8 @@ void Kernel::handle_fault(Task& t, const arch::Stop& s) {
   if (trace_.fault) trace_.line(t.tid, "fault {:#x} #{} -> {}", addr, seq, mm::fault_result_name(res));
   if (res == mm::FaultResult::Mapped) return;
   if (res == mm::FaultResult::Oom) {
-    fmt::print(stderr, "guestkernel: out of guest memory (--mem={} MiB): killing pid {} ({}) at {:#x}\n",
-               opts_.mem_bytes >> 20, p.pid, p.comm, addr);
+    say(LOG_ERR, fmt::format("out of guest memory (--mem={} MiB): killing pid {} ({}) at {:#x}", opts_.mem_bytes >> 20,
+                             p.pid, p.comm, addr));
     siginfo_t kill{};
     kill.si_signo = SIGKILL;
     send_signal(p, kill);
@@ -216,8 +216,8 @@ void Kernel::run_in_guest(Task& t) {
   arch::Stop s = t.stop;
   if (s.kind == arch::Stop::Kind::Exited || s.kind == arch::Stop::Kind::Killed) {
     m.owner = nullptr;
-    fmt::print(stderr, "guestkernel: host child {} of pid {} ({}) died unexpectedly; killing the process\n",
-               m.child->pid(), t.proc->pid, t.proc->comm);
+    say(LOG_ERR, fmt::format("host child {} of pid {} ({}) died unexpectedly; killing the process", m.child->pid(),
+                             t.proc->pid, t.proc->comm));
     exit_group(t, SIGKILL);
     return;
   }
@@ -251,8 +251,7 @@ void Kernel::task_main(Task& t) {
       run_in_guest(t);
     }
   } catch (const std::exception& e) {
-    fmt::print(stderr, "guestkernel: internal error in pid {} ({}): {}; killing it\n", t.proc->pid, t.proc->comm,
-               e.what());
+    say(LOG_CRIT, fmt::format("internal error in pid {} ({}): {}; killing it", t.proc->pid, t.proc->comm, e.what()));
     if (t.mm && t.mm->owner == &t) t.mm->owner = nullptr;
     if (!t.proc->group_exit) exit_group(t, SIGKILL);
   }
@@ -285,6 +284,12 @@ uint64_t Kernel::sample_host_figures(MmContext& m) {
 
 int Kernel::run() {
   stats_.start_ns = now_ns();
+  // The log's first lines, as Linux's begin.
+  say(LOG_NOTICE, version_banner(), false);
+  say(LOG_INFO, "Command line: " + opts_.command_line(), false);
+  say(LOG_INFO, fmt::format("Memory: {}K/{}K available ({} host MMU backend, trap mode {})",
+                            physmem_.buddy().free_frames() * 4, opts_.mem_bytes >> 10, mm::backend_name(opts_.backend),
+                            opts_.trap), false);
   Process* p = new_process(nullptr);
   p->pgid = p->sid = p->pid;
   if (boot_fs(*p)) return 2;
@@ -292,7 +297,7 @@ int Kernel::run() {
     try {
       exportfs::start(*this, opts_.export_dir);
     } catch (const std::exception& e) {
-      fmt::print(stderr, "guestkernel: {}\n", e.what());
+      say(LOG_ERR, e.what());
       return 2;
     }
   }

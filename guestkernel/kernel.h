@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "guestkernel/kmsg.h"
 #include "guestkernel/options.h"
 #include "guestkernel/sched/timers.h"
 #include "guestkernel/syscalls/syscall.h"
@@ -29,6 +30,8 @@
 namespace gk {
 
 inline constexpr const char* kGuestRelease = "6.1.0-guestkernel";
+// "Linux version ..." as /proc/version and the first line of the log say it (kmsg.cpp).
+std::string version_banner();
 
 // Linux's internal restart codes: never seen by the guest.
 inline constexpr int64_t kErestartSys = -512;
@@ -93,6 +96,13 @@ public:
   // process, SIGKILL to what is left after a grace period (or at once, the
   // second time).
   void host_signal(int sig);
+  // ---- messages (kmsg.cpp) ----
+  // A kernel message at a syslog level (LOG_ERR, LOG_INFO, ...): a record
+  // of the log dmesg reads and, when `console` and the level is below the
+  // console level (`dmesg -n`), the line "guestkernel: TEXT" on stderr.
+  void say(int level, const std::string& text, bool console = true);
+  KernelLog& log() { return log_; }
+
   const Options& options() const { return opts_; }
   KernelStats& stats() { return stats_; }
   const KernelStats& stats() const { return stats_; }
@@ -213,6 +223,7 @@ private:
   Options opts_;
   std::string hostname_, domainname_ = "(none)";
   Trace trace_;
+  KernelLog log_;
   mm::PhysMem physmem_;
   SyscallTable table_;
   KernelStats stats_;

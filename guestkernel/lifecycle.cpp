@@ -158,7 +158,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
     try {
       mm = new_mm_context(std::move(as));
     } catch (const std::exception& e) {
-      fmt::print(stderr, "guestkernel: fork: {}\n", e.what());
+      say(LOG_ERR, fmt::format("fork: {}", e.what()));
       return -EAGAIN;
     }
     ++stats_.forks;
@@ -470,11 +470,10 @@ void Kernel::process_exit(Process& p, int wait_status) {
     if (host_signal_ || power_ != PowerAction::None) {
       // The end was asked for: nothing to say.
     } else if (WIFSIGNALED(wait_status)) {
-      fmt::print(stderr, "guestkernel: init (pid 1, {}) killed by {}{}{}{}\n", p.comm, signal_name(WTERMSIG(wait_status)),
-                 p.death_note.empty() ? "" : ": ", p.death_note, opts_.boot_mode() ? "; shutting down" : "");
+      say(LOG_ERR, fmt::format("init (pid 1, {}) killed by {}{}{}{}", p.comm, signal_name(WTERMSIG(wait_status)),
+                               p.death_note.empty() ? "" : ": ", p.death_note, opts_.boot_mode() ? "; shutting down" : ""));
     } else if (opts_.boot_mode() && !opts_.quiet) {
-      fmt::print(stderr, "guestkernel: init (pid 1, {}) exited with status {}; shutting down\n", p.comm,
-                 WEXITSTATUS(wait_status));
+      say(LOG_INFO, fmt::format("init (pid 1, {}) exited with status {}; shutting down", p.comm, WEXITSTATUS(wait_status)));
     }
     shutdown_ = true;
     return;

@@ -102,4 +102,10 @@ Options parse_options(int argc, char** argv) {
   return o;
 }
 
+std::string Options::command_line() const {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
 } // namespace gk

@@ -30,6 +30,7 @@ struct Options {
   std::string init;              // boot mode's init, as Linux's init=
   bool quiet = false;            // no boot and shutdown lines (Linux's "quiet")
   std::vector<std::string> argv; // the kernel's own command line (reboot re-executes it)
+  std::string command_line() const; // argv joined by spaces: /proc/cmdline
   bool boot_mode() const { return program.empty(); }
 };
 

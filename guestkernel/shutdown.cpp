@@ -30,7 +30,7 @@ void Kernel::power(Task& caller, PowerAction a) {
   // During a shutdown the host asked for, a restart is the end too.
   if (a == PowerAction::Restart && host_signal_) a = PowerAction::PowerOff;
   power_ = a;
-  if (!opts_.quiet) fmt::print(stderr, "guestkernel: {}\n", power_action_message(a));
+  say(LOG_EMERG, power_action_message(a), !opts_.quiet);
   shutdown_ = true;
   // The machine stops here: the loop ends before the caller could run again.
   block(caller, nullptr, -1, false);
@@ -42,7 +42,7 @@ void Kernel::host_signal(int sig) {
     return;
   }
   host_signal_ = sig;
-  fmt::print(stderr, "guestkernel: {} from the host: shutting the guest down\n", signal_name(sig));
+  say(LOG_NOTICE, fmt::format("{} from the host: shutting the guest down", signal_name(sig)));
   siginfo_t term{};
   term.si_signo = SIGTERM;
   term.si_code = SI_KERNEL;

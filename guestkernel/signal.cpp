@@ -356,8 +356,7 @@ void Kernel::deliver_signals(Task& t) {
           p.death_note = fmt::format("{} at {:#x} (rip {:#x})", fault_code_name(sig, info.si_code),
                                      uint64_t(info.si_addr), t.regs.rip);
           if (p.pid != 1)
-            fmt::print(stderr, "guestkernel: pid {} ({}) killed by {}: {}\n", p.pid, p.comm, signal_name(sig),
-                       p.death_note);
+            say(LOG_INFO, fmt::format("pid {} ({}) killed by {}: {}", p.pid, p.comm, signal_name(sig), p.death_note));
         }
         exit_group(t, sig | (default_action(sig) == Default::Core ? 0x80 : 0));
         return;

@@ -103,8 +103,7 @@ int64_t filesystems(std::string& s) {
 }
 
 int64_t version(std::string& s) {
-  s = fmt::format("Linux version {} (guestkernel@guestkernel) (g++ (GCC) {}) #1 SMP guestkernel\n", kGuestRelease,
-                  __VERSION__);
+  s = version_banner() + "\n";
   return 0;
 }
 
@@ -197,8 +196,7 @@ void system_entries(ProcFs& fs, std::vector<Entry>& out) {
   });
   add("version", [](std::string& s) { return version(s); });
   add("cmdline", [&k](std::string& s) { // the kernel's own command line, as the host started it
-    for (const auto& a : k.options().argv) s += (s.empty() ? "" : " ") + a;
-    s += "\n";
+    s = k.options().command_line() + "\n";
     return int64_t(0);
   });
   add("filesystems", [](std::string& s) { return filesystems(s); });

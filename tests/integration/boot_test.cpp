@@ -17,6 +17,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/fixture.h"
 #include "tests/integration/harness.h"
 #include "tests/integration/pty.h"
 
@@ -26,11 +27,8 @@ namespace {
 
 const std::string kPrompt = "guestkernel:/# "; // /etc/profile's PS1 on the default rootfs
 
-class Boot : public ::testing::TestWithParam<std::string> {
+class Boot : public GuestTest {
 protected:
-  static void SetUpTestSuite() { become_subreaper(); }
-  void TearDown() override { EXPECT_EQ(leftover_processes(), std::vector<pid_t>{}) << "host processes left behind"; }
-
   // guestkernel --mmu=B [extra...] with no program: boot mode on the default rootfs.
   std::vector<std::string> boot_cmd(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> v = {kernel_binary(), "--mmu=" + GetParam()};
@@ -199,6 +197,46 @@ TEST_P(Boot, RebootSyscallChecksItsArguments) {
   EXPECT_EQ(r.out, "bad magic: EINVAL\nbad magic2: EINVAL\nbad command: EINVAL\ncad on: 0\n"
                    "as uid 1000: EPERM\nsethostname as uid 1000: EPERM\nsethostname too long: EINVAL\n"
                    "sethostname: 0 name=abc\nsetdomainname: 0 domain=example\n");
+}
+
+// syslog(2): its errnos, reading all and reading what is unread (in part),
+// clearing, a reader waiting for the next message or interrupted, and what
+// a user other than root may do. Guest only: the host's own log differs.
+TEST_P(Boot, SyslogSyscallReadsAndClearsTheKernelLog) {
+  for (const std::string libc : {"musl", "glibc"}) {
+    RunResult r = run(guest_cmd(GetParam(), {"--rootfs-ro", default_rootfs_dir()}, {"/opt/gk/klogcheck-" + libc}));
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_EQ(r.out, "size buffer: 131072\nread all, NULL: EINVAL\nread all, negative length: EINVAL\n"
+                     "read all, no length: 0\nread all, bad buffer: EFAULT\nread, NULL: EINVAL\nbad type: EINVAL\n"
+                     "console level 0: EINVAL\nconsole level 9: EINVAL\nconsole level 7: 0\nopen: 0\nclose: 0\n"
+                     "the log begins with the banner: 1\na short read all is the newest whole records: 1\n"
+                     "read 3 of some unread: 3 \"<5>\", now unread 3 less\nthe rest: 1\nunread now: 0\n"
+                     "clear: 0\nread all after it: 0\nafter an unimplemented syscall: <4> 1, named 1\n"
+                     "read clear: 1\nread all after it: 0\na waiting reader gets the next message: 1\n"
+                     "interrupted wait: EINTR\nas uid 1000: read all ok\nas uid 1000: size 131072\n"
+                     "as uid 1000: read EPERM\nas uid 1000: clear EPERM\nas uid 1000: read clear EPERM\n"
+                     "as uid 1000: size unread EPERM\nas uid 1000: console level EPERM\nas uid 1000: bad type EPERM\n")
+        << libc;
+  }
+}
+
+// dmesg in the booted guest: the log from the banner on, what the kernel
+// said on the console, and `dmesg -n` keeping messages off the console.
+TEST_P(Boot, DmesgShowsTheKernelLog) {
+  RunResult r = boot_with_input("dmesg | sed 's/^\\[ *[0-9]*\\.[0-9]*\\] //'\n"
+                                "dmesg -n 1\n/opt/gk/klogcheck-musl nosys 500 && echo ENOSYS\n"
+                                "dmesg | grep -c 'unimplemented syscall unknown (500)'\n"
+                                "dmesg -c >/dev/null\ndmesg | wc -l\n");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("Linux version 6.1.0-guestkernel (guestkernel@guestkernel)"), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nCommand line: " + kernel_binary() + " --mmu=" + GetParam() + "\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nbooted 6.1.0-guestkernel in "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\nRun /sbin/init as init process\n"), std::string::npos) << r.out;
+  // An unimplemented syscall is in the log but, below level 1, not on the
+  // console; `dmesg -c` empties what dmesg shows.
+  EXPECT_NE(r.out.find("\nENOSYS\n1\n0\n"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("unimplemented"), std::string::npos) << r.err;
 }
 
 } // namespace

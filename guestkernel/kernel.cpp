@@ -190,6 +190,19 @@ void Kernel::run_in_guest(Task& t) {
     block(t, &m.child_free, -1, false);
     return;
   }
+  uint64_t now = now_ns();
+  if (m.slice_tid != t.tid) {
+    m.slice_tid = t.tid;
+    m.slice_start_ns = now;
+  } else if (!m.child_free.empty() && now - m.slice_start_ns >= kTimeSliceNs) {
+    // Our slice is up and others wait: their turn. The one woken is ahead
+    // of us in the run queue; if it no longer wants the child we take it
+    // back next time round.
+    m.child_free.wake(1);
+    m.slice_tid = 0;
+    yield(t);
+    return;
+  }
   m.owner = &t;
   if (m.as->mmu().pending()) {
     flush_host(t, m);
@@ -207,7 +220,6 @@ void Kernel::run_in_guest(Task& t) {
     if (!t.xstate.empty()) m.child->set_xstate(t.xstate);
     m.xstate_loaded = &t;
   }
-  m.owner_since_ns = now_ns();
   m.interrupt_sent = false;
   t.state = TaskState::InGuest;
   m.child->resume();

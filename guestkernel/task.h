@@ -59,6 +59,9 @@ struct SignalQueue {
   std::deque<siginfo_t> infos;
 };
 
+// How long a thread may keep its host child while others wait for it.
+inline constexpr uint64_t kTimeSliceNs = 10'000'000;
+
 // An address space and the host child that mirrors it, shared by the tasks
 // created with CLONE_VM (threads, vfork children).
 struct MmContext {
@@ -68,7 +71,11 @@ struct MmContext {
   Task* regs_loaded = nullptr;  // whose general registers the child holds
   Task* xstate_loaded = nullptr;
   WaitQueue child_free;         // tasks waiting to run guest code here
-  uint64_t owner_since_ns = 0;  // for preemption
+  // The current time slice in the child: whose it is and since when. A
+  // thread keeps its slice across its stops (a syscall, a fault), so one
+  // that makes syscalls without end still gives way when the slice is up.
+  int slice_tid = 0;
+  uint64_t slice_start_ns = 0;
   bool interrupt_sent = false;
   int users = 0;                // tasks using this context
   uint64_t peak_host_vmas = 0;  // --stats: sampled from the child's /proc

@@ -14,7 +14,6 @@ namespace gk {
 
 namespace {
 Kernel* g_kernel = nullptr;
-constexpr uint64_t kTimeSliceNs = 10'000'000; // a thread may hog its child this long
 constexpr size_t kKernelStack = 256 << 10;
 } // namespace
 
@@ -106,7 +105,7 @@ int64_t Kernel::preempt_check(uint64_t now) {
   for (auto& [pid, m] : by_host_pid_) {
     if (m->child_free.empty() || !m->owner || m->owner->state != TaskState::InGuest || m->interrupt_sent)
       continue;
-    uint64_t due = m->owner_since_ns + kTimeSliceNs;
+    uint64_t due = m->slice_start_ns + kTimeSliceNs;
     if (now >= due) {
       m->child->interrupt();
       m->interrupt_sent = true;

@@ -6,10 +6,12 @@
  *      (sent with pthread_kill) sets the flag: a signal reaches a thread
  *      that never enters the kernel on its own;
  *   3. a forked child spins forever; the parent sleeps 100 ms, kills it with
- *      SIGKILL and reaps it.
+ *      SIGKILL and reaps it;
+ *   4. as 1, but the thread spins on a system call (getppid) that never
+ *      blocks: its stops in the kernel must not let it keep its turn.
  * On a guest kernel that never preempts a spinning task this hangs: the
  * tests run it with a timeout. Natively it passes even on one CPU
- * (taskset -c 0). Output: a header line, 4 check lines, "spinfair: PASS". */
+ * (taskset -c 0). Output: a header line, 5 check lines, "spinfair: PASS". */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -24,6 +26,13 @@ static void *spin(void *arg) {
   started = 1;
   while (!stop) {
   }
+  return (void *)1;
+}
+
+static void *spin_syscalls(void *arg) {
+  (void)arg;
+  started = 1;
+  while (!stop) getppid();
   return (void *)1;
 }
 
@@ -78,5 +87,18 @@ int main(void) {
   int st = -1;
   if (pid > 0 && wait_for(pid, &st, 0) != pid) st = -1;
   check_status(st, 0, SIGKILL, "the spinning child was killed with SIGKILL and reaped");
+
+  stop = started = 0;
+  pthread_t t3;
+  if (pthread_create(&t3, NULL, spin_syscalls, NULL) != 0) {
+    check(0, "pthread_create");
+    return finish("spinfair");
+  }
+  wait_started();
+  sleep_ms(100);
+  stop = 1;
+  ret = NULL;
+  pthread_join(t3, &ret);
+  check(ret == (void *)1, "main thread ran while another looped on a system call");
   return finish("spinfair");
 }

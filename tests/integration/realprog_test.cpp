@@ -163,6 +163,21 @@ print(os.cpu_count() is not None, sorted(os.listdir("docs")))
 ')SH");
 }
 
+// Threads and processes together: a pool's handler threads poll without
+// blocking while its workers answer (a thread that keeps its host child
+// across its syscalls starved them for a minute before time slices held
+// across stops).
+TEST_P(RealPrograms, Python3PoolsOfThreadsAndProcesses) {
+  same_as_native(R"SH(python3 -c '
+import multiprocessing as mp, concurrent.futures as cf, hashlib
+def h(n): return hashlib.sha256(str(n).encode()).hexdigest()[:8]
+if __name__ == "__main__":
+    with mp.Pool(2) as p: print(p.map(h, range(6)))
+    with cf.ThreadPoolExecutor(4) as ex: print(list(ex.map(h, range(6, 12))))
+    q = mp.Queue(); w = mp.Process(target=q.put, args=(h(42),)); w.start(); print(q.get()); w.join(); print(w.exitcode)
+')SH");
+}
+
 TEST_P(RealPrograms, PerlOneLiners) {
   same_as_native(R"SH(perl -e 'my %h; $h{$_}++ for map { chomp; $_ } `cat words`; print join(",", map {"$_=$h{$_}"} sort keys %h), "\n"'
 perl -ne 'print if /a.*a/' words

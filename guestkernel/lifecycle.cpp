@@ -181,6 +181,7 @@ int64_t Kernel::clone_task(Task& parent, uint64_t flags, uint64_t stack, uint64_
   if (flags & CLONE_SETTLS) t->regs.fs_base = tls;
   t->xstate = task_xstate(parent);
   t->sigmask = parent.sigmask;
+  t->mempolicy = parent.mempolicy;
   if (flags & (CLONE_VM)) t->altstack = {nullptr, SS_DISABLE, 0}; // a thread starts without one
   else t->altstack = parent.altstack;
   if (flags & CLONE_CHILD_CLEARTID) t->clear_child_tid = child_tid;

@@ -94,6 +94,13 @@ struct Task {
   bool regs_dirty = false;       // regs differ from what the child holds
   std::vector<uint8_t> xstate;   // saved FPU/SSE/AVX state (NT_X86_XSTATE)
 
+  // set_mempolicy(2)'s policy (sys_numa.cpp): the mode with its flags, and
+  // the node mask as the caller gave it (MPOL_DEFAULT: none set).
+  struct MemPolicy {
+    int mode = 0, flags = 0;
+    std::array<uint64_t, 16> user_nodes{}; // MAX_NUMNODES = 1024 bits
+  } mempolicy;
+
   // Signals.
   uint64_t sigmask = 0;
   uint64_t saved_sigmask = 0;    // restored after rt_sigsuspend's handler

@@ -59,6 +59,15 @@ TEST_P(Processes, EintrVersusSaRestartOnABlockingRead) { same_as_native("eintr")
 TEST_P(Processes, SleepsAlarmsAndTimers) { same_as_native("timers"); }
 TEST_P(Processes, FutexOperations) { same_as_native("futex"); }
 TEST_P(Processes, ASpinningThreadDoesNotStarveAnother) { same_as_native("spinfair"); }
+
+// The guest is a one-node NUMA machine: compared with a host that is one too.
+TEST_P(Processes, MemoryPolicyOnOneNumaNode) {
+  std::ifstream possible("/sys/devices/system/node/possible");
+  std::string nodes;
+  if (!std::getline(possible, nodes) || nodes != "0")
+    GTEST_SKIP() << "the host is not a one-node NUMA machine (nodes: '" << nodes << "'): nothing native to compare with";
+  same_as_native("numacheck");
+}
 TEST_P(Processes, ProcessGroupsAndSessions) { same_as_native("pgrp"); }
 TEST_P(Processes, PollSelectEpollAndEventfd) { same_as_native("pollwait"); }
 

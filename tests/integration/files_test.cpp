@@ -26,6 +26,9 @@ protected:
   }
 };
 
+// timerfd: one-shot, periodic and absolute timers, poll/epoll, EINTR, fork.
+TEST_P(Files, TimerfdAsNatively) { same_as_native("timerfdcheck", {}); }
+
 } // namespace
 
 // In the guest, /tmp is the guest's own tmpfs.

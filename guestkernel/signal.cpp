@@ -114,6 +114,12 @@ std::vector<uint8_t>& Kernel::task_xstate(Task& t) {
   return t.xstate;
 }
 
+// A signal was queued: signalfd readers and pollers of the process look again.
+static void signal_queued(Process& p) {
+  ++p.signals_queued;
+  p.signal_queued.wake_all();
+}
+
 // Wake a task so it notices a new signal: out of an interruptible sleep, or
 // out of guest code.
 static void kick(Kernel& k, Task& t) {
@@ -152,6 +158,7 @@ void Kernel::send_signal(Process& p, const siginfo_t& info) {
     if (!(t->sigmask & sigbit(sig))) blocked_everywhere = false;
   if (ignores(a, sig) && !blocked_everywhere) return;
   enqueue(p.shared_pending, info);
+  signal_queued(p);
   for (Task* t : p.threads)
     if (!(t->sigmask & sigbit(sig))) {
       kick(*this, *t);
@@ -177,6 +184,7 @@ void Kernel::send_signal(Task& t, const siginfo_t& info) {
   const KSigaction& a = p.sighand->action[size_t(sig)];
   if (ignores(a, sig) && !(t.sigmask & sigbit(sig))) return;
   enqueue(t.pending, info);
+  signal_queued(p);
   if (!(t.sigmask & sigbit(sig))) kick(*this, t);
 }
 

@@ -166,6 +166,10 @@ struct Process {
   std::shared_ptr<vfs::FsContext> fs; // root, cwd, umask
   std::shared_ptr<SigHand> sighand;
   SignalQueue shared_pending;
+  // Woken, and moved on, whenever a signal is queued for the process or one
+  // of its threads: what signalfd readers and pollers wait for.
+  WaitQueue signal_queued;
+  uint64_t signals_queued = 0;
   Creds creds;
   std::array<rlimit, RLIM_NLIMITS> rlimits{};
   int exit_signal = SIGCHLD;     // what the parent gets when this one dies

@@ -65,6 +65,7 @@ void register_prctl_syscalls(SyscallTable& t);
 void register_syslog_syscalls(SyscallTable& t);
 void register_numa_syscalls(SyscallTable& t);
 void register_timerfd_syscalls(SyscallTable& t);
+void register_signalfd_syscalls(SyscallTable& t);
 
 // fcntl's lock commands and what close() does to locks (sys_lock.cpp).
 int64_t fcntl_lock(SyscallCtx& c, const std::shared_ptr<File>& f, int cmd, uint64_t uarg);
@@ -98,6 +99,7 @@ inline SyscallTable make_syscall_table() {
   register_syslog_syscalls(t);
   register_numa_syscalls(t);
   register_timerfd_syscalls(t);
+  register_signalfd_syscalls(t);
   register_poll_syscalls(t);
   register_eventfd_syscalls(t);
   register_epoll_syscalls(t);

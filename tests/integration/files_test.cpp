@@ -29,6 +29,9 @@ protected:
 // timerfd: one-shot, periodic and absolute timers, poll/epoll, EINTR, fork.
 TEST_P(Files, TimerfdAsNatively) { same_as_native("timerfdcheck", {}); }
 
+// signalfd: kill, sigqueue, SIGCHLD, blocking reads, poll/epoll, mask changes.
+TEST_P(Files, SignalfdAsNatively) { same_as_native("signalfdcheck", {}); }
+
 } // namespace
 
 // In the guest, /tmp is the guest's own tmpfs.

@@ -95,6 +95,14 @@ static inline const char *errno_name(int e) {
   }
 }
 
+/* A syscall's result as the checkers print it: the value, or errno's name. */
+static inline const char *result_text(long r) {
+  static char buf[24];
+  if (r < 0) return errno_name(errno);
+  snprintf(buf, sizeof buf, "%ld", r);
+  return buf;
+}
+
 /* poll/epoll event bits in words ("POLLIN|POLLOUT"; "0" for none). The
  * EPOLL* bits that matter here have the same values as the POLL* ones. */
 static inline const char *ev_text(unsigned ev) {

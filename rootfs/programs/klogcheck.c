@@ -15,24 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 enum { CLOSE, OPEN, READ, READ_ALL, READ_CLEAR, CLEAR, CONSOLE_OFF, CONSOLE_ON, CONSOLE_LEVEL, SIZE_UNREAD, SIZE_BUFFER };
 
 static long klog(int type, char *buf, int len) { return syscall(SYS_syslog, type, buf, len); }
-
-static const char *res(long r) {
-  static char buf[32];
-  if (r >= 0) {
-    snprintf(buf, sizeof buf, "%ld", r);
-    return buf;
-  }
-  switch (errno) {
-  case EINVAL: return "EINVAL";
-  case EPERM: return "EPERM";
-  case EFAULT: return "EFAULT";
-  case EINTR: return "EINTR";
-  default: snprintf(buf, sizeof buf, "errno %d", errno); return buf;
-  }
-}
 
 static char buf[1 << 17];
 
@@ -43,18 +30,18 @@ static void on_alarm(int sig) { (void)sig; }
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc == 3 && !strcmp(argv[1], "nosys")) return syscall(atol(argv[2])) == -1 && errno == ENOSYS ? 0 : 1;
-  printf("size buffer: %s\n", res(klog(SIZE_BUFFER, NULL, 0)));
-  printf("read all, NULL: %s\n", res(klog(READ_ALL, NULL, 10)));
-  printf("read all, negative length: %s\n", res(klog(READ_ALL, buf, -1)));
-  printf("read all, no length: %s\n", res(klog(READ_ALL, buf, 0)));
-  printf("read all, bad buffer: %s\n", res(klog(READ_ALL, (char *)8, 100)));
-  printf("read, NULL: %s\n", res(klog(READ, NULL, 10)));
-  printf("bad type: %s\n", res(klog(42, buf, 10)));
-  printf("console level 0: %s\n", res(klog(CONSOLE_LEVEL, NULL, 0)));
-  printf("console level 9: %s\n", res(klog(CONSOLE_LEVEL, NULL, 9)));
-  printf("console level 7: %s\n", res(klog(CONSOLE_LEVEL, NULL, 7)));
-  printf("open: %s\n", res(klog(OPEN, NULL, 0)));
-  printf("close: %s\n", res(klog(CLOSE, NULL, 0)));
+  printf("size buffer: %s\n", result_text(klog(SIZE_BUFFER, NULL, 0)));
+  printf("read all, NULL: %s\n", result_text(klog(READ_ALL, NULL, 10)));
+  printf("read all, negative length: %s\n", result_text(klog(READ_ALL, buf, -1)));
+  printf("read all, no length: %s\n", result_text(klog(READ_ALL, buf, 0)));
+  printf("read all, bad buffer: %s\n", result_text(klog(READ_ALL, (char *)8, 100)));
+  printf("read, NULL: %s\n", result_text(klog(READ, NULL, 10)));
+  printf("bad type: %s\n", result_text(klog(42, buf, 10)));
+  printf("console level 0: %s\n", result_text(klog(CONSOLE_LEVEL, NULL, 0)));
+  printf("console level 9: %s\n", result_text(klog(CONSOLE_LEVEL, NULL, 9)));
+  printf("console level 7: %s\n", result_text(klog(CONSOLE_LEVEL, NULL, 7)));
+  printf("open: %s\n", result_text(klog(OPEN, NULL, 0)));
+  printf("close: %s\n", result_text(klog(CLOSE, NULL, 0)));
 
   long n = klog(READ_ALL, buf, sizeof buf);
   printf("the log begins with the banner: %d\n", n > 0 && !strncmp(buf, "<5>[    0.", 10) && has(buf, n, "] Linux version 6.1.0-guestkernel"));
@@ -64,21 +51,21 @@ int main(int argc, char **argv) {
   long unread = klog(SIZE_UNREAD, NULL, 0);
   long part = klog(READ, buf, 3);
   long after = klog(SIZE_UNREAD, NULL, 0);
-  printf("read 3 of %s unread: %s \"%.3s\", now unread %ld less\n", unread > 0 ? "some" : "none", res(part), buf,
+  printf("read 3 of %s unread: %s \"%.3s\", now unread %ld less\n", unread > 0 ? "some" : "none", result_text(part), buf,
          unread - after);
   long rest = klog(READ, buf, sizeof buf);
   printf("the rest: %d\n", rest == unread - 3);
-  printf("unread now: %s\n", res(klog(SIZE_UNREAD, NULL, 0)));
+  printf("unread now: %s\n", result_text(klog(SIZE_UNREAD, NULL, 0)));
 
-  printf("clear: %s\n", res(klog(CLEAR, NULL, 0)));
-  printf("read all after it: %s\n", res(klog(READ_ALL, buf, sizeof buf)));
+  printf("clear: %s\n", result_text(klog(CLEAR, NULL, 0)));
+  printf("read all after it: %s\n", result_text(klog(READ_ALL, buf, sizeof buf)));
   syscall(500);
   n = klog(READ_ALL, buf, sizeof buf);
   printf("after an unimplemented syscall: <4> %d, named %d\n", !strncmp(buf, "<4>[", 4),
          has(buf, n, " called unimplemented syscall unknown (500); returning ENOSYS\n"));
   long cleared = klog(READ_CLEAR, buf, sizeof buf);
   printf("read clear: %d\n", cleared == n);
-  printf("read all after it: %s\n", res(klog(READ_ALL, buf, sizeof buf)));
+  printf("read all after it: %s\n", result_text(klog(READ_ALL, buf, sizeof buf)));
 
   /* A reader waits for the next message. */
   klog(READ, buf, sizeof buf);
@@ -107,20 +94,20 @@ int main(int argc, char **argv) {
   sigaction(SIGALRM, &sa, NULL);
   struct itimerval it = {{0, 0}, {0, 50000}};
   setitimer(ITIMER_REAL, &it, NULL);
-  printf("interrupted wait: %s\n", res(klog(READ, buf, sizeof buf)));
+  printf("interrupted wait: %s\n", result_text(klog(READ, buf, sizeof buf)));
 
   /* Not root: reading all and the size only. */
   pid = fork();
   if (pid == 0) {
     if (setuid(1000)) _exit(1);
     printf("as uid 1000: read all %s\n", klog(READ_ALL, buf, sizeof buf) > 0 ? "ok" : "fails");
-    printf("as uid 1000: size %s\n", res(klog(SIZE_BUFFER, NULL, 0)));
-    printf("as uid 1000: read %s\n", res(klog(READ, buf, 10)));
-    printf("as uid 1000: clear %s\n", res(klog(CLEAR, NULL, 0)));
-    printf("as uid 1000: read clear %s\n", res(klog(READ_CLEAR, buf, 10)));
-    printf("as uid 1000: size unread %s\n", res(klog(SIZE_UNREAD, NULL, 0)));
-    printf("as uid 1000: console level %s\n", res(klog(CONSOLE_LEVEL, NULL, 5)));
-    printf("as uid 1000: bad type %s\n", res(klog(42, NULL, 0)));
+    printf("as uid 1000: size %s\n", result_text(klog(SIZE_BUFFER, NULL, 0)));
+    printf("as uid 1000: read %s\n", result_text(klog(READ, buf, 10)));
+    printf("as uid 1000: clear %s\n", result_text(klog(CLEAR, NULL, 0)));
+    printf("as uid 1000: read clear %s\n", result_text(klog(READ_CLEAR, buf, 10)));
+    printf("as uid 1000: size unread %s\n", result_text(klog(SIZE_UNREAD, NULL, 0)));
+    printf("as uid 1000: console level %s\n", result_text(klog(CONSOLE_LEVEL, NULL, 5)));
+    printf("as uid 1000: bad type %s\n", result_text(klog(42, NULL, 0)));
     _exit(0);
   }
   int st;

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "guest_test.h"
+
 enum { DEFAULT, PREFERRED, BIND, INTERLEAVE, LOCAL };
 #define F_STATIC (1 << 15)
 #define F_RELATIVE (1 << 14)
@@ -19,27 +21,17 @@ enum { DEFAULT, PREFERRED, BIND, INTERLEAVE, LOCAL };
 #define F_ADDR 2
 #define F_MEMS_ALLOWED 4
 
-static const char *err(long r) {
-  static char buf[32];
-  if (r >= 0) return "0";
-  switch (errno) {
-  case EINVAL: return "EINVAL";
-  case EFAULT: return "EFAULT";
-  default: snprintf(buf, sizeof buf, "errno %d", errno); return buf;
-  }
-}
-
 static void get(const char *what, unsigned long flags, void *addr) {
   int mode = -1;
   unsigned long mask[2] = {~0UL, ~0UL};
   long r = syscall(SYS_get_mempolicy, &mode, mask, 128UL, addr, flags);
-  if (r) printf("%s: %s\n", what, err(r));
+  if (r) printf("%s: %s\n", what, result_text(r));
   else printf("%s: mode %#x mask %#lx %#lx\n", what, mode, mask[0], mask[1]);
 }
 
 static void set(const char *what, int mode, unsigned long nodes, unsigned long maxnode) {
   unsigned long mask[2] = {nodes, 0};
-  printf("%s: %s\n", what, err(syscall(SYS_set_mempolicy, mode, mask, maxnode)));
+  printf("%s: %s\n", what, result_text(syscall(SYS_set_mempolicy, mode, mask, maxnode)));
 }
 
 int main(void) {
@@ -49,10 +41,10 @@ int main(void) {
   munmap(gone, 4096);
   page[0] = 1;
 
-  printf("get, nothing asked: %s\n", err(syscall(SYS_get_mempolicy, NULL, NULL, 0UL, NULL, 0UL)));
+  printf("get, nothing asked: %s\n", result_text(syscall(SYS_get_mempolicy, NULL, NULL, 0UL, NULL, 0UL)));
   get("default", 0, NULL);
   unsigned long m = 0;
-  printf("get, mask of 0 nodes: %s\n", err(syscall(SYS_get_mempolicy, NULL, &m, 0UL, NULL, 0UL)));
+  printf("get, mask of 0 nodes: %s\n", result_text(syscall(SYS_get_mempolicy, NULL, &m, 0UL, NULL, 0UL)));
   get("mems allowed", F_MEMS_ALLOWED, NULL);
   get("mems allowed and node", F_MEMS_ALLOWED | F_NODE, NULL);
   get("unknown flag", 8, NULL);
@@ -61,7 +53,7 @@ int main(void) {
   get("policy at an unmapped address", F_ADDR, gone);
   get("node of a mapped page", F_ADDR | F_NODE, page);
   get("next interleave node, not interleaving", F_NODE, NULL);
-  printf("get, bad mode pointer: %s\n", err(syscall(SYS_get_mempolicy, (void *)8, NULL, 0UL, NULL, 0UL)));
+  printf("get, bad mode pointer: %s\n", result_text(syscall(SYS_get_mempolicy, (void *)8, NULL, 0UL, NULL, 0UL)));
 
   set("bind to node 0", BIND, 1, 64);
   get("after it", 0, NULL);
@@ -95,7 +87,7 @@ int main(void) {
   set("preferred, static, no node", PREFERRED | F_STATIC, 0, 64);
   set("bind with numa balancing", BIND | F_BALANCING, 1, 64);
   get("after it", 0, NULL);
-  printf("set, bad mask pointer: %s\n", err(syscall(SYS_set_mempolicy, BIND, (void *)8, 64UL)));
+  printf("set, bad mask pointer: %s\n", result_text(syscall(SYS_set_mempolicy, BIND, (void *)8, 64UL)));
   set("default", DEFAULT, 0, 64);
   get("after it", 0, NULL);
   return 0;

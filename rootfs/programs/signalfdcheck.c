@@ -17,25 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *err(long r) {
-  static char buf[32];
-  if (r >= 0) {
-    snprintf(buf, sizeof buf, "%ld", r);
-    return buf;
-  }
-  switch (errno) {
-  case EINVAL: return "EINVAL";
-  case EBADF: return "EBADF";
-  case EFAULT: return "EFAULT";
-  case EAGAIN: return "EAGAIN";
-  default: snprintf(buf, sizeof buf, "errno %d", errno); return buf;
-  }
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-  while (nanosleep(&ts, &ts) && errno == EINTR) {}
-}
+#include "guest_test.h"
 
 static void show(const char *what, const struct signalfd_siginfo *s) {
   printf("%s: signo %u code %d pid-is-%s uid %u int %d status %d\n", what, s->ssi_signo, s->ssi_code,
@@ -53,20 +35,20 @@ int main(void) {
   sigaddset(&set, SIGRTMIN);
   sigprocmask(SIG_BLOCK, &set, NULL);
 
-  printf("bad size: %s\n", err(syscall(SYS_signalfd4, -1, &set, 4, 0)));
-  printf("bad mask pointer: %s\n", err(syscall(SYS_signalfd4, -1, (void *)8, 8, 0)));
-  printf("bad flags: %s\n", err(syscall(SYS_signalfd4, -1, &set, 8, 1)));
-  printf("bad fd: %s\n", err(signalfd(999, &set, 0)));
+  printf("bad size: %s\n", result_text(syscall(SYS_signalfd4, -1, &set, 4, 0)));
+  printf("bad mask pointer: %s\n", result_text(syscall(SYS_signalfd4, -1, (void *)8, 8, 0)));
+  printf("bad flags: %s\n", result_text(syscall(SYS_signalfd4, -1, &set, 8, 1)));
+  printf("bad fd: %s\n", result_text(signalfd(999, &set, 0)));
   int pfd[2];
   if (pipe(pfd)) return 1;
-  printf("a pipe: %s\n", err(signalfd(pfd[0], &set, 0)));
+  printf("a pipe: %s\n", result_text(signalfd(pfd[0], &set, 0)));
 
   int fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  printf("create: %s, cloexec %d, nonblock %d\n", fd >= 0 ? "ok" : err(fd), (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
+  printf("create: %s, cloexec %d, nonblock %d\n", fd >= 0 ? "ok" : result_text(fd), (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
          (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
   struct signalfd_siginfo s[4];
-  printf("empty: %s\n", err(read(fd, s, sizeof s)));
-  printf("short buffer: %s\n", err(read(fd, s, sizeof s[0] - 1)));
+  printf("empty: %s\n", result_text(read(fd, s, sizeof s)));
+  printf("short buffer: %s\n", result_text(read(fd, s, sizeof s[0] - 1)));
   struct pollfd p = {fd, POLLIN, 0};
   printf("poll, nothing pending: %d\n", poll(&p, 1, 0));
 
@@ -74,7 +56,7 @@ int main(void) {
   int n = poll(&p, 1, 0);
   printf("poll, SIGUSR1 pending: %d revents %#x\n", n, p.revents);
   long r = read(fd, s, sizeof s);
-  printf("read: %s\n", err(r));
+  printf("read: %s\n", result_text(r));
   show("  kill", &s[0]);
 
   union sigval v = {.sival_int = 42};
@@ -82,21 +64,21 @@ int main(void) {
   sigqueue(getpid(), SIGRTMIN, v);
   kill(getpid(), SIGUSR1);
   r = read(fd, s, sizeof s);
-  printf("three pending, one read: %s\n", err(r));
+  printf("three pending, one read: %s\n", result_text(r));
   for (long i = 0; i < r / (long)sizeof s[0]; i++) show("  record", &s[i]);
 
   kill(getpid(), SIGUSR1);
   kill(getpid(), SIGUSR2);
   r = read(fd, s, sizeof s[0]);
-  printf("two pending, room for one: %s, signo %u\n", err(r), s[0].ssi_signo);
+  printf("two pending, room for one: %s, signo %u\n", result_text(r), s[0].ssi_signo);
   r = read(fd, s, sizeof s);
-  printf("  then: %s, signo %u\n", err(r), s[0].ssi_signo);
+  printf("  then: %s, signo %u\n", result_text(r), s[0].ssi_signo);
 
   pid_t pid = fork();
   if (pid == 0) _exit(3);
   sleep_ms(50);
   r = read(fd, s, sizeof s);
-  printf("child exit: %s\n", err(r));
+  printf("child exit: %s\n", result_text(r));
   show("  SIGCHLD", &s[0]);
   waitpid(pid, NULL, 0);
 
@@ -106,10 +88,10 @@ int main(void) {
   sigaddset(&only1, SIGKILL);
   printf("new mask: same fd %d\n", signalfd(fd, &only1, 0) == fd);
   kill(getpid(), SIGUSR2);
-  printf("  SIGUSR2 no longer read: %s\n", err(read(fd, s, sizeof s)));
+  printf("  SIGUSR2 no longer read: %s\n", result_text(read(fd, s, sizeof s)));
   kill(getpid(), SIGUSR1);
   r = read(fd, s, sizeof s);
-  printf("  SIGUSR1 read: %s signo %u\n", err(r), s[0].ssi_signo);
+  printf("  SIGUSR1 read: %s signo %u\n", result_text(r), s[0].ssi_signo);
   sigset_t pend;
   sigpending(&pend);
   printf("  SIGUSR2 still pending: %d\n", sigismember(&pend, SIGUSR2));
@@ -124,7 +106,7 @@ int main(void) {
     _exit(0);
   }
   r = read(bfd, s, sizeof s[0]);
-  printf("blocking read woken by another process: %s\n", err(r));
+  printf("blocking read woken by another process: %s\n", result_text(r));
   show("  from the child", &s[0]);
   waitpid(pid, NULL, 0);
   while (read(fd, s, sizeof s) > 0) {} /* its SIGCHLD: fd does not block */

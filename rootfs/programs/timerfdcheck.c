@@ -18,60 +18,41 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *err(long r) {
-  static char buf[32];
-  if (r >= 0) {
-    snprintf(buf, sizeof buf, "%ld", r);
-    return buf;
-  }
-  switch (errno) {
-  case EINVAL: return "EINVAL";
-  case EBADF: return "EBADF";
-  case EFAULT: return "EFAULT";
-  case EAGAIN: return "EAGAIN";
-  case EINTR: return "EINTR";
-  default: snprintf(buf, sizeof buf, "errno %d", errno); return buf;
-  }
-}
+#include "guest_test.h"
 
 static struct itimerspec its(long ms, long interval_ms) {
   struct itimerspec v = {{interval_ms / 1000, interval_ms % 1000 * 1000000}, {ms / 1000, ms % 1000 * 1000000}};
   return v;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, ms % 1000 * 1000000};
-  while (nanosleep(&ts, &ts) && errno == EINTR) {}
-}
-
 static void on_alarm(int sig) { (void)sig; }
 
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
-  printf("bad clock: %s\n", err(timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0)));
-  printf("bad flags: %s\n", err(timerfd_create(CLOCK_MONOTONIC, 0x1)));
+  printf("bad clock: %s\n", result_text(timerfd_create(CLOCK_PROCESS_CPUTIME_ID, 0)));
+  printf("bad flags: %s\n", result_text(timerfd_create(CLOCK_MONOTONIC, 0x1)));
   int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-  printf("create: %s, cloexec %d\n", fd >= 0 ? "ok" : err(fd), (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  printf("create: %s, cloexec %d\n", fd >= 0 ? "ok" : result_text(fd), (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
 
   struct itimerspec v = its(50, 0), cur, old;
   struct itimerspec bad = its(50, 0);
   bad.it_value.tv_nsec = 1000000000;
-  printf("settime bad flags: %s\n", err(timerfd_settime(fd, 4, &v, NULL)));
-  printf("settime bad nsec: %s\n", err(timerfd_settime(fd, 0, &bad, NULL)));
-  printf("settime bad fd: %s\n", err(timerfd_settime(999, 0, &v, NULL)));
+  printf("settime bad flags: %s\n", result_text(timerfd_settime(fd, 4, &v, NULL)));
+  printf("settime bad nsec: %s\n", result_text(timerfd_settime(fd, 0, &bad, NULL)));
+  printf("settime bad fd: %s\n", result_text(timerfd_settime(999, 0, &v, NULL)));
   int pfd[2];
   if (pipe(pfd)) return 1;
-  printf("settime on a pipe: %s\n", err(timerfd_settime(pfd[0], 0, &v, NULL)));
-  printf("gettime on a pipe: %s\n", err(timerfd_gettime(pfd[0], &cur)));
-  printf("settime bad pointer: %s\n", err(timerfd_settime(fd, 0, (void *)8, NULL)));
-  printf("gettime bad pointer: %s\n", err(timerfd_gettime(fd, (void *)8)));
+  printf("settime on a pipe: %s\n", result_text(timerfd_settime(pfd[0], 0, &v, NULL)));
+  printf("gettime on a pipe: %s\n", result_text(timerfd_gettime(pfd[0], &cur)));
+  printf("settime bad pointer: %s\n", result_text(timerfd_settime(fd, 0, (void *)8, NULL)));
+  printf("gettime bad pointer: %s\n", result_text(timerfd_gettime(fd, (void *)8)));
   timerfd_gettime(fd, &cur);
   printf("disarmed: %ld.%09ld / %ld.%09ld\n", (long)cur.it_value.tv_sec, cur.it_value.tv_nsec,
          (long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec);
 
   uint64_t ticks = 0;
-  printf("short read: %s\n", err(read(fd, &ticks, 4)));
-  printf("one-shot 50 ms: %s\n", err(timerfd_settime(fd, 0, &v, NULL)));
+  printf("short read: %s\n", result_text(read(fd, &ticks, 4)));
+  printf("one-shot 50 ms: %s\n", result_text(timerfd_settime(fd, 0, &v, NULL)));
   timerfd_gettime(fd, &cur);
   printf("  armed: value in (0, 50 ms] %d, interval 0 %d\n",
          cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 50000000,
@@ -81,16 +62,16 @@ int main(void) {
   int n = poll(&p, 1, 2000);
   printf("  poll up to 2 s: %d revents %#x\n", n, p.revents);
   long r = read(fd, &ticks, sizeof ticks);
-  printf("  read: %s ticks %llu\n", err(r), (unsigned long long)ticks);
+  printf("  read: %s ticks %llu\n", result_text(r), (unsigned long long)ticks);
   timerfd_gettime(fd, &cur);
   printf("  expired: %ld.%09ld\n", (long)cur.it_value.tv_sec, cur.it_value.tv_nsec);
   int fl = fcntl(fd, F_GETFL);
   fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-  printf("  non-blocking read: %s\n", err(read(fd, &ticks, sizeof ticks)));
+  printf("  non-blocking read: %s\n", result_text(read(fd, &ticks, sizeof ticks)));
   fcntl(fd, F_SETFL, fl);
 
   v = its(10, 10);
-  printf("periodic 10 ms: %s\n", err(timerfd_settime(fd, 0, &v, &old)));
+  printf("periodic 10 ms: %s\n", result_text(timerfd_settime(fd, 0, &v, &old)));
   sleep_ms(55);
   read(fd, &ticks, sizeof ticks);
   printf("  after 55 ms, 4 to 6 ticks: %d\n", ticks >= 4 && ticks <= 6);
@@ -108,10 +89,10 @@ int main(void) {
   v.it_value.tv_sec = now.tv_sec;
   v.it_value.tv_nsec = now.tv_nsec + 30000000;
   if (v.it_value.tv_nsec >= 1000000000) v.it_value.tv_sec++, v.it_value.tv_nsec -= 1000000000;
-  printf("absolute realtime in 30 ms: %s\n", err(timerfd_settime(rt, TFD_TIMER_ABSTIME, &v, NULL)));
+  printf("absolute realtime in 30 ms: %s\n", result_text(timerfd_settime(rt, TFD_TIMER_ABSTIME, &v, NULL)));
   ticks = 0;
   r = read(rt, &ticks, sizeof ticks);
-  printf("  blocking read: %s ticks %llu\n", err(r), (unsigned long long)ticks);
+  printf("  blocking read: %s ticks %llu\n", result_text(r), (unsigned long long)ticks);
   v.it_value.tv_sec -= 10; /* in the past: expires at once */
   timerfd_settime(rt, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &v, NULL);
   printf("  in the past: poll %d\n", poll(&(struct pollfd){rt, POLLIN, 0}, 1, 1000));
@@ -133,7 +114,7 @@ int main(void) {
   v = its(0, 0);
   timerfd_settime(fd, 0, &v, NULL);
   ualarm(30000, 0);
-  printf("read of a disarmed timer, interrupted: %s\n", err(read(fd, &ticks, sizeof ticks)));
+  printf("read of a disarmed timer, interrupted: %s\n", result_text(read(fd, &ticks, sizeof ticks)));
 
   v = its(20, 0);
   timerfd_settime(fd, 0, &v, NULL);

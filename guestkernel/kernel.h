@@ -168,6 +168,8 @@ public:
   std::vector<uint8_t>& task_xstate(Task& t);
   // Takes the next deliverable (unblocked) pending signal of t.
   bool dequeue_signal(Task& t, siginfo_t& info);
+  // The next pending signal in `set`, blocked or not (sigtimedwait, signalfd).
+  bool dequeue_signal(Task& t, uint64_t set, siginfo_t& info);
 
 private:
   friend void wake_waiter(Task* t);

@@ -198,8 +198,9 @@ void Kernel::force_signal(Task& t, const siginfo_t& info) {
   enqueue(t.pending, info);
 }
 
-bool Kernel::dequeue_signal(Task& t, siginfo_t& info) {
-  uint64_t allowed = ~t.sigmask;
+bool Kernel::dequeue_signal(Task& t, siginfo_t& info) { return dequeue_signal(t, ~t.sigmask, info); }
+
+bool Kernel::dequeue_signal(Task& t, uint64_t allowed, siginfo_t& info) {
   for (SignalQueue* q : {&t.pending, &t.proc->shared_pending}) {
     uint64_t ready = q->pending & allowed;
     if (!ready) continue;

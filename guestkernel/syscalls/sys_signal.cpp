@@ -85,19 +85,13 @@ int64_t sys_rt_sigtimedwait(SyscallCtx& c, const SyscallArgs& a) {
   uint64_t saved = t.sigmask;
   siginfo_t info;
   for (;;) {
-    t.sigmask = ~set; // dequeue only from the set, even if blocked
-    bool got = c.kernel.dequeue_signal(t, info);
-    t.sigmask = saved;
-    if (got) break;
+    if (c.kernel.dequeue_signal(t, set, info)) break;
     t.sigmask = saved & ~set; // the set's signals wake us while we wait
     WakeReason why = c.kernel.block(t, nullptr, deadline, true);
     t.sigmask = saved;
     if (why == WakeReason::Timeout) return -EAGAIN;
     if (why == WakeReason::Signal) {
-      t.sigmask = ~set;
-      got = c.kernel.dequeue_signal(t, info);
-      t.sigmask = saved;
-      if (got) break;
+      if (c.kernel.dequeue_signal(t, set, info)) break;
       return -EINTR;
     }
   }

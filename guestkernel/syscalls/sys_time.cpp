@@ -8,13 +8,14 @@
 #include <time.h>
 
 #include "guestkernel/kernel.h"
+#include "guestkernel/sched/clock.h"
 #include "guestkernel/syscalls/syscall.h"
 
 namespace gk {
 
 namespace {
 
-constexpr int64_t kNs = 1000000000LL;
+constexpr int64_t kNs = kNsPerSec;
 
 // The host clock that answers for a guest clock id, or -EINVAL.
 int64_t host_clock(SyscallCtx& c, uint64_t id, clockid_t& out) {
@@ -36,8 +37,6 @@ int64_t host_clock(SyscallCtx& c, uint64_t id, clockid_t& out) {
   }
 }
 
-int64_t ts_ns(const timespec& ts) { return ts.tv_sec * kNs + ts.tv_nsec; }
-timespec ns_ts(int64_t ns) { return timespec{ns / kNs, ns % kNs}; }
 
 int64_t read_ts(SyscallCtx& c, uint64_t p, int64_t& ns) {
   timespec ts;
@@ -109,13 +108,9 @@ int64_t sys_clock_nanosleep(SyscallCtx& c, const SyscallArgs& a) {
   if (a.a[0] == CLOCK_THREAD_CPUTIME_ID) return -EINVAL;
   int64_t ns;
   if (int64_t r = read_ts(c, a.a[2], ns)) return r;
-  int64_t now = int64_t(Kernel::now_ns());
-  if (a.a[1] & TIMER_ABSTIME) {
-    timespec cur;
-    clock_gettime(id, &cur);
-    return sleep_until(c, now + (ns - ts_ns(cur)), 0) == kErestartRestartBlock ? kErestartNoHand : 0;
-  }
-  return sleep_until(c, now + ns, a.a[3]);
+  if (a.a[1] & TIMER_ABSTIME)
+    return sleep_until(c, monotonic_deadline(id, ns, true), 0) == kErestartRestartBlock ? kErestartNoHand : 0;
+  return sleep_until(c, monotonic_deadline(id, ns, false), a.a[3]);
 }
 
 // ITIMER_REAL: SIGALRM to the process, re-armed by its interval.
@@ -272,15 +267,9 @@ int64_t sys_timer_settime(SyscallCtx& c, const SyscallArgs& a) {
   int64_t value = ts_ns(nv.it_value);
   int64_t deadline = 0;
   if (value) {
-    deadline = int64_t(Kernel::now_ns()) + value;
-    if (a.a[1] & TIMER_ABSTIME) {
-      clockid_t id;
-      host_clock(c, uint64_t(pt->clock), id);
-      timespec cur;
-      clock_gettime(id, &cur);
-      deadline = int64_t(Kernel::now_ns()) + (value - ts_ns(cur));
-    }
-    deadline = std::max<int64_t>(deadline, 1);
+    clockid_t id;
+    host_clock(c, uint64_t(pt->clock), id);
+    deadline = std::max<int64_t>(monotonic_deadline(id, value, a.a[1] & TIMER_ABSTIME), 1);
   }
   arm_posix_timer(c.kernel, c.proc(), int(a.a[0]), deadline);
   if (a.a[3] && c.mm().copy_to_user(a.a[3], &old, sizeof old)) return -EFAULT;

@@ -70,7 +70,7 @@ public:
     size_t got = 0;
     for (;;) {
       siginfo_t info;
-      while (got < want && take(t, info)) out[got++] = to_record(info);
+      while (got < want && kernel_.dequeue_signal(t, mask, info)) out[got++] = to_record(info);
       if (got) return int64_t(got * sizeof(signalfd_siginfo));
       if (flags & O_NONBLOCK) return -EAGAIN;
       if (io.kernel.block(t, &t.proc->signal_queued, -1, true) == WakeReason::Signal) return kErestartSys;
@@ -99,14 +99,6 @@ public:
   }
 
 private:
-  // One signal in the mask, blocked or not (as sigtimedwait takes them).
-  bool take(Task& t, siginfo_t& info) {
-    uint64_t saved = t.sigmask;
-    t.sigmask = ~mask;
-    bool got = kernel_.dequeue_signal(t, info);
-    t.sigmask = saved;
-    return got;
-  }
   Process* poller() const {
     Task* t = kernel_.current();
     return t ? t->proc : kernel_.find_process(creator_pid_);

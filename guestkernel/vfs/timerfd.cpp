@@ -14,16 +14,14 @@
 #include <memory>
 
 #include "guestkernel/kernel.h"
+#include "guestkernel/sched/clock.h"
 #include "guestkernel/syscalls/syscall.h"
 
 namespace gk {
 
 namespace {
 
-constexpr int64_t kNs = 1'000'000'000;
-int64_t ts_ns(const timespec& ts) { return ts.tv_sec * kNs + ts.tv_nsec; }
-timespec ns_ts(int64_t ns) { return timespec{ns / kNs, ns % kNs}; }
-bool valid(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < kNs; }
+bool valid(const timespec& ts) { return ts.tv_sec >= 0 && ts.tv_nsec >= 0 && ts.tv_nsec < kNsPerSec; }
 
 // What the kernel's timer callback and the file share: the file may be
 // closed with the timer still queued.
@@ -101,15 +99,8 @@ public:
     state_->disarm();
     state_->ticks = 0;
     state_->interval_ns = uint64_t(ts_ns(nv.it_interval));
-    if (int64_t value = ts_ns(nv.it_value)) {
-      int64_t delta = value;
-      if (absolute) {
-        timespec cur;
-        clock_gettime(host_clock(), &cur);
-        delta = value - ts_ns(cur);
-      }
-      state_->arm(uint64_t(std::max<int64_t>(int64_t(Kernel::now_ns()) + delta, 1)));
-    }
+    if (int64_t value = ts_ns(nv.it_value))
+      state_->arm(uint64_t(std::max<int64_t>(monotonic_deadline(host_clock(), value, absolute), 1)));
     state_->changed();
   }
 
